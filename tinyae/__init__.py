@@ -1,0 +1,65 @@
+"""tinyae: autoencoders from scratch on NumPy (and CuPy), with every gradient written by hand.
+
+Every public name is importable from here::
+
+    import tinyae as ae
+    model = ae.Sequential(ae.Dense(64, 8), ae.ReLU(), ae.Dense(8, 64), ae.Sigmoid())
+    ae.gradcheck.check_module(ae.Dense(3, 2), x)
+"""
+
+from . import backend, gradcheck
+from .backend import (
+    BackendUnavailable,
+    array_module,
+    get_backend,
+    seed,
+    set_backend,
+    to_backend,
+    to_numpy,
+    use_backend,
+)
+from .gradcheck import GradientCheckError, check_module
+from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, gaussian_kl
+from .module import Module, Parameter, Sequential
+from .optim import SGD, Adam, CosineAnnealingLR, LRScheduler, Optimizer, ReduceLROnPlateau, StepLR
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BackendUnavailable",
+    "CosineAnnealingLR",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GradientCheckError",
+    "LRScheduler",
+    "LeakyReLU",
+    "Loss",
+    "MSELoss",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "ReduceLROnPlateau",
+    "Reshape",
+    "Sequential",
+    "Sigmoid",
+    "StepLR",
+    "Tanh",
+    "array_module",
+    "backend",
+    "check_module",
+    "gaussian_kl",
+    "get_backend",
+    "gradcheck",
+    "seed",
+    "set_backend",
+    "to_backend",
+    "to_numpy",
+    "use_backend",
+]

@@ -1,0 +1,281 @@
+"""The NumPy / CuPy switch: the one file that imports numpy-as-math or cupy.
+
+Three backends share the layer code:
+
+``"numpy"``
+    The default. Arrays are ``numpy.ndarray``.
+``"cupy"``
+    The GPU. CuPy is imported lazily, on the first request, and only if a usable
+    CUDA device is present; otherwise :class:`BackendUnavailable` says what is missing.
+``"strict"``
+    CI's stand-in for a GPU: ``array_api_strict`` arrays on its non-CPU test device.
+    Like CuPy on a GPU, they refuse silent conversion to NumPy and refuse mixing
+    with NumPy arrays, so code that would break on a GPU breaks in CI.
+
+Layer math never asks which backend is current: it takes its namespace from its
+input, ``xp = array_module(x)``, the way SciPy and scikit-learn do. The current
+backend decides only where *new* arrays are made (parameter init, data batches).
+
+Random numbers come from two places (see :func:`seed`):
+
+* the host generator, a NumPy ``Generator`` used for parameter init and for
+  shuffling, so every backend starts from identical weights for the same seed;
+* the per-backend noise generator used for dropout masks, denoising noise and VAE
+  eps (:func:`uniform`, :func:`normal`). For ``"strict"`` it is a host generator
+  seeded like NumPy's, so NumPy and strict draw identical noise for a seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "BACKENDS",
+    "BackendUnavailable",
+    "array_module",
+    "backend_of",
+    "get_backend",
+    "host_rng",
+    "normal",
+    "numpy_dtype",
+    "preserved_rng",
+    "seed",
+    "set_backend",
+    "to_backend",
+    "to_numpy",
+    "uniform",
+    "use_backend",
+]
+
+BACKENDS = ("numpy", "cupy", "strict")
+_GPU_INSTALL_HINT = 'pip install "tinyae[gpu]"'
+_STRICT_DEVICE_NAME = "device1"
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised when a backend is requested that this machine cannot provide."""
+
+
+class _State:
+    """Process-wide backend state: the current backend and the generators."""
+
+    def __init__(self) -> None:
+        self.name = "numpy"
+        self.seed_value = 0
+        self.host = np.random.default_rng(0)
+        self.noise: dict[str, Any] = {}
+
+
+_state = _State()
+
+
+# --------------------------------------------------------------------------- #
+# Lazy imports of the optional backends
+# --------------------------------------------------------------------------- #
+def _import_cupy() -> ModuleType:
+    """Import CuPy and make sure a GPU is usable, or raise BackendUnavailable."""
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"the 'cupy' backend needs CuPy, which is not installed ({exc}). "
+            f"Install it with: {_GPU_INSTALL_HINT}"
+        ) from None
+    try:
+        available = bool(cupy.cuda.is_available())
+    except Exception as exc:  # a broken driver or toolkit raises all sorts of things
+        raise BackendUnavailable(
+            f"the 'cupy' backend needs a usable CUDA GPU; CuPy is installed but probing "
+            f"the GPU failed: {type(exc).__name__}: {exc}"
+        ) from None
+    if not available:
+        raise BackendUnavailable(
+            "the 'cupy' backend needs a usable CUDA GPU; CuPy is installed but found none "
+            "(no NVIDIA driver or device). Use set_backend('numpy') on this machine."
+        )
+    return cupy
+
+
+def _import_strict() -> ModuleType:
+    try:
+        return importlib.import_module("array_api_strict")
+    except ImportError:
+        raise BackendUnavailable(
+            "the 'strict' backend needs array-api-strict, which is not installed. "
+            'Install it with: pip install "tinyae[test]"'
+        ) from None
+
+
+def _strict_device() -> Any:
+    return _import_strict().Device(_STRICT_DEVICE_NAME)
+
+
+def _check_name(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}: expected one of {', '.join(map(repr, BACKENDS))}")
+    return name
+
+
+# --------------------------------------------------------------------------- #
+# The switch
+# --------------------------------------------------------------------------- #
+def set_backend(name: str) -> None:
+    """Make ``name`` ("numpy", "cupy" or "strict") the backend for new arrays.
+
+    Raises :class:`BackendUnavailable` when the backend cannot run here, and
+    leaves the current backend unchanged in that case.
+    """
+    _check_name(name)
+    if name == "cupy":
+        _import_cupy()
+    elif name == "strict":
+        _import_strict()
+    _state.name = name
+
+
+def get_backend() -> str:
+    """The name of the current backend: "numpy", "cupy" or "strict"."""
+    return _state.name
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Context manager: ``with use_backend("strict"): ...`` then restore the previous one."""
+    previous = _state.name
+    set_backend(name)
+    try:
+        yield name
+    finally:
+        _state.name = previous
+
+
+# --------------------------------------------------------------------------- #
+# Arrays: which backend, and moving between them
+# --------------------------------------------------------------------------- #
+def array_module(*arrays: Any) -> ModuleType:
+    """The array-API namespace of ``arrays`` (NumPy, CuPy or array_api_strict).
+
+    Layers call ``xp = array_module(x)`` and then use only functions of the
+    common array-API subset, so the same code runs on every backend.
+    """
+    return array_api_compat.array_namespace(*arrays)
+
+
+def backend_of(array: Any) -> str:
+    """The backend name an array lives on: "numpy", "cupy" or "strict"."""
+    if isinstance(array, np.ndarray) or isinstance(array, np.generic):
+        return "numpy"
+    if array_api_compat.is_cupy_array(array):
+        return "cupy"
+    if type(array).__module__.startswith("array_api_strict"):
+        return "strict"
+    raise TypeError(
+        f"expected a NumPy, CuPy or array_api_strict array, got {type(array).__module__}."
+        f"{type(array).__name__}"
+    )
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """A NumPy copy (or view) of an array from any backend, for plotting and saving."""
+    kind = backend_of(array) if not isinstance(array, (int, float, list, tuple)) else "numpy"
+    if kind == "numpy":
+        return np.asarray(array)
+    if kind == "cupy":
+        return array.get()
+    strict = _import_strict()
+    return np.asarray(array.to_device(strict.Device("CPU_DEVICE")))
+
+
+def numpy_dtype(array: Any) -> np.dtype:
+    """The NumPy dtype matching an array's dtype on any backend."""
+    # NumPy and CuPy dtypes print as "float32", array_api_strict's as "array_api_strict.float32".
+    return np.dtype(str(array.dtype).rsplit(".", 1)[-1])
+
+
+def to_backend(array: Any, name: str | None = None, dtype: Any = None) -> Any:
+    """Move ``array`` (from any backend, or a list) to backend ``name``.
+
+    ``name`` defaults to the current backend. ``dtype`` is a NumPy dtype
+    (``np.float32``) or None to keep the array's own.
+    """
+    name = _check_name(name or _state.name)
+    if not isinstance(array, (list, tuple, int, float)) and backend_of(array) == name and dtype is None:
+        return array
+    host = to_numpy(array)
+    if dtype is not None:
+        host = host.astype(dtype, copy=False)
+    if name == "numpy":
+        return host
+    if name == "cupy":
+        return _import_cupy().asarray(host)
+    return _import_strict().asarray(host, device=_strict_device())
+
+
+# --------------------------------------------------------------------------- #
+# Random numbers
+# --------------------------------------------------------------------------- #
+def seed(n: int) -> None:
+    """Seed every generator tinyae uses: the host one and each backend's noise one."""
+    _state.seed_value = int(n)
+    _state.host = np.random.default_rng(n)
+    _state.noise.clear()  # recreated, seeded with n, on next use
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Run a block that may reseed (a gradient check does), then put every generator back
+    as it was, so the caller's random stream is unaffected."""
+    saved = (_state.seed_value, _state.host, dict(_state.noise))
+    try:
+        yield
+    finally:
+        _state.seed_value, _state.host, _state.noise = saved[0], saved[1], saved[2]
+
+
+def host_rng() -> np.random.Generator:
+    """The host generator: parameter init and minibatch shuffling draw from it."""
+    return _state.host
+
+
+def _noise_rng(name: str) -> Any:
+    rng = _state.noise.get(name)
+    if rng is None:
+        # A separate stream from the host one, so that drawing noise does not
+        # change the next parameter init. NumPy and strict use the same stream.
+        stream = [_state.seed_value, 1]
+        if name == "cupy":
+            rng = _import_cupy().random.default_rng(_state.seed_value)
+        else:
+            rng = np.random.default_rng(stream)
+        _state.noise[name] = rng
+    return rng
+
+
+def _draw(method: str, shape: tuple[int, ...], like: Any, dtype: Any) -> Any:
+    name = backend_of(like)
+    xp = array_module(like)
+    dtype = like.dtype if dtype is None else dtype
+    if name == "cupy":
+        return getattr(_noise_rng(name), method)(shape, dtype=dtype)
+    host_dtype = np.float64 if xp.isdtype(dtype, xp.float64) else np.float32
+    host = getattr(_noise_rng(name), method)(shape, dtype=host_dtype)
+    if name == "numpy":
+        return host
+    return xp.asarray(host, device=array_api_compat.device(like))
+
+
+def uniform(shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+    """Uniform [0, 1) noise of ``shape`` on the backend and device of ``like``."""
+    return _draw("random", tuple(shape), like, dtype)
+
+
+def normal(shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+    """Standard normal noise of ``shape`` on the backend and device of ``like``."""
+    return _draw("standard_normal", tuple(shape), like, dtype)

@@ -1,0 +1,72 @@
+"""Dense (fully connected) layer: y = x W + b, in the textbook orientation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..module import Module, Parameter
+from ..validation import check_float_array, check_same_backend
+
+INITS = ("he", "xavier")
+
+
+class Dense(Module):
+    r"""Affine map of a batch of row vectors.
+
+    Forward, for x of shape (N, in), W of shape (in, out), b of shape (out,):
+
+        y = x W + b                       y has shape (N, out)
+
+    Backward, given g = dL/dy of shape (N, out):
+
+        dL/dx = g W^T                     (N, in)
+        dL/dW = x^T g                     (in, out)
+        dL/db = sum over the batch of g   (out,)
+
+    ``init="he"`` (the default, for ReLU networks) draws W ~ N(0, 2/in);
+    ``init="xavier"`` (Glorot, for sigmoid/tanh networks) draws
+    W ~ U(-a, a) with a = sqrt(6 / (in + out)). The bias starts at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, init: str = "he") -> None:
+        super().__init__()
+        for label, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Dense: {label} must be a positive integer, got {value!r}")
+        if init not in INITS:
+            raise ValueError(f"Dense: init must be one of {INITS}, got {init!r}")
+        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        rng = backend.host_rng()
+        if init == "he":
+            w = rng.standard_normal((in_features, out_features)) * np.sqrt(2.0 / in_features)
+        else:
+            a = np.sqrt(6.0 / (in_features + out_features))
+            w = rng.uniform(-a, a, size=(in_features, out_features))
+        self.weight = Parameter(backend.to_backend(w, dtype=np.float32), "weight")
+        self.bias = Parameter(backend.to_backend(np.zeros(out_features), dtype=np.float32), "bias")
+        self._x: Any = None
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}"
+
+    def forward(self, x: Any) -> Any:
+        """y = x W + b."""
+        check_float_array(self, x, ndim=2)
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), got {tuple(x.shape)}"
+            )
+        check_same_backend(self, x, self.weight.data)
+        self._x = x
+        return x @ self.weight.data + self.bias.data
+
+    def backward(self, grad_out: Any) -> Any:
+        """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T."""
+        x = self._cached(self._x)
+        xp = backend.array_module(grad_out)
+        self.weight.grad += x.T @ grad_out
+        self.bias.grad += xp.sum(grad_out, axis=0)
+        return grad_out @ self.weight.data.T

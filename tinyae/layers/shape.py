@@ -1,0 +1,62 @@
+"""Shape-only layers: the backward pass undoes the reshape of the forward pass."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..module import Module
+from ..validation import check_float_array
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...). Backward reshapes g back to (N, d1, d2, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._in_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: Any) -> Any:
+        xp = check_float_array(self, x)
+        if x.ndim < 2:
+            raise ValueError(f"{self!r}: expected an input of shape (N, ...), got {tuple(x.shape)}")
+        self._in_shape = tuple(x.shape)
+        return xp.reshape(x, (x.shape[0], -1))
+
+    def backward(self, grad_out: Any) -> Any:
+        in_shape = self._cached(self._in_shape)
+        return backend.array_module(grad_out).reshape(grad_out, in_shape)
+
+
+class Reshape(Module):
+    """(N, prod(shape)) -> (N, *shape), e.g. ``Reshape(1, 28, 28)`` after a Dense(., 784).
+
+    Any input (N, ...) with prod(shape) elements per sample is accepted.
+    Backward reshapes g back to the input's shape.
+    """
+
+    def __init__(self, *shape: int) -> None:
+        super().__init__()
+        if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
+            raise ValueError(f"Reshape: expected positive integer sizes, got {shape!r}")
+        self.shape = tuple(shape)
+        self._in_shape: tuple[int, ...] | None = None
+
+    def extra_repr(self) -> str:
+        return ", ".join(map(str, self.shape))
+
+    def forward(self, x: Any) -> Any:
+        xp = check_float_array(self, x)
+        size = math.prod(self.shape)
+        if x.ndim < 2 or math.prod(x.shape[1:]) != size:
+            raise ValueError(
+                f"{self!r}: expected an input of shape (N, {size}) (or any (N, ...) with "
+                f"{size} elements per sample), got {tuple(x.shape)}"
+            )
+        self._in_shape = tuple(x.shape)
+        return xp.reshape(x, (x.shape[0], *self.shape))
+
+    def backward(self, grad_out: Any) -> Any:
+        in_shape = self._cached(self._in_shape)
+        return backend.array_module(grad_out).reshape(grad_out, in_shape)

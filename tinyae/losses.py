@@ -1,0 +1,170 @@
+"""Losses: each gives its value and its gradient with respect to the prediction.
+
+A loss object is called as ``value = loss(pred, target)`` (a Python float) and then
+``loss.backward()`` returns dL/dpred, the array that starts the backward pass.
+
+Notation: p = prediction, t = target, n = number of elements (for "mean").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import backend
+from .layers.activations import sigmoid
+from .validation import check_float_array
+
+REDUCTIONS = ("mean", "sum")
+
+# log(p) is floored at -100, as PyTorch does, so that BCE at p = 0 or 1 is finite. (p itself is
+# first floored at the dtype's smallest normal number, so in float32 the floor is log(1.2e-38) = -87.3.)
+_LOG_FLOOR = -100.0
+# ... and the gradient's denominator p (1 - p) is floored at 1e-12 for the same reason.
+_BCE_GRAD_EPS = 1e-12
+
+
+class Loss:
+    """Base class: input checks, reduction, the forward cache and the NaN guard."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+        self._cache: tuple[Any, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def __call__(self, pred: Any, target: Any) -> float:
+        xp = check_float_array(self, pred, what="prediction")
+        check_float_array(self, target, what="target")
+        if tuple(pred.shape) != tuple(target.shape):
+            raise ValueError(
+                f"{self!r}: expected prediction and target of the same shape, got "
+                f"{tuple(pred.shape)} and {tuple(target.shape)}"
+            )
+        if backend.backend_of(pred) != backend.backend_of(target):
+            raise TypeError(
+                f"{self!r}: prediction is a {backend.backend_of(pred)!r} array but target is "
+                f"{backend.backend_of(target)!r}; move one with tinyae.to_backend"
+            )
+        self._cache = (pred, target)
+        value = float(self._reduce(xp, self.elementwise(xp, pred, target)))
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"{self!r}: expected a finite loss, got {value}: the prediction has "
+                f"{_count_nonfinite(xp, pred)} NaN/inf entries and the target "
+                f"{_count_nonfinite(xp, target)} (of {math.prod(pred.shape)})"
+            )
+        return value
+
+    def backward(self) -> Any:
+        """dL/dpred for the last call, same shape and dtype as the prediction."""
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward() was called before the loss was computed")
+        pred, target = self._cache
+        xp = backend.array_module(pred)
+        grad = self.elementwise_grad(xp, pred, target)
+        if self.reduction == "mean":
+            grad = grad * (1.0 / math.prod(pred.shape))
+        return grad
+
+    def _reduce(self, xp: Any, values: Any) -> Any:
+        return xp.mean(values) if self.reduction == "mean" else xp.sum(values)
+
+    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+class MSELoss(Loss):
+    r"""Squared error: l_i = (p_i - t_i)^2; dl_i/dp_i = 2 (p_i - t_i).
+
+    "mean": L = (1/n) sum_i l_i, dL/dp = 2 (p - t) / n.   "sum": L = sum_i l_i.
+    """
+
+    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
+        diff = pred - target
+        return diff * diff
+
+    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
+        return 2.0 * (pred - target)
+
+
+class BCELoss(Loss):
+    r"""Binary cross-entropy on probabilities p in [0, 1]:
+
+        l_i = -[t_i log p_i + (1 - t_i) log(1 - p_i)]
+        dl_i/dp_i = (p_i - t_i) / (p_i (1 - p_i))
+
+    Safe at p exactly 0 or 1: each log is floored at -100 (-87.3 in float32) and the gradient's
+    denominator at 1e-12 (PyTorch's choices), so value and gradient stay finite.
+    Prefer :class:`BCEWithLogitsLoss` on logits when you can: it needs no floors.
+    """
+
+    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
+        return -(target * _safe_log(xp, pred) + (1.0 - target) * _safe_log(xp, 1.0 - pred))
+
+    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
+        return (pred - target) / xp.maximum(pred * (1.0 - pred), _BCE_GRAD_EPS)
+
+
+class BCEWithLogitsLoss(Loss):
+    r"""Binary cross-entropy on logits z, with p = s(z) the sigmoid:
+
+        l_i = -[t log s(z) + (1 - t) log(1 - s(z))] = softplus(z) - t z
+        softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^{-|z|})   (never overflows)
+        dl_i/dz_i = s(z_i) - t_i
+
+    Finite and exact for logits of any size (e.g. +-1e4), unlike BCE after a sigmoid.
+    """
+
+    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
+        return xp.maximum(pred, 0.0) - pred * target + xp.log1p(xp.exp(-xp.abs(pred)))
+
+    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
+        return sigmoid(pred) - target
+
+
+def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
+    r"""KL(N(mu, diag(exp(logvar))) || N(0, I)), summed over latent dims, averaged over the batch.
+
+    For one sample with latent dimensions j (derivation in docs/):
+
+        KL = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j))
+        dKL/dmu_j     = mu_j
+        dKL/dlogvar_j = (exp(logvar_j) - 1) / 2
+
+    With the batch mean over N samples, both gradients are divided by N.
+    Returns ``(kl, dkl/dmu, dkl/dlogvar)``; mu and logvar have shape (N, latent).
+    """
+    owner = "gaussian_kl"
+    xp = check_float_array(owner, mu, ndim=2, what="mu")
+    check_float_array(owner, logvar, ndim=2, what="logvar")
+    if tuple(mu.shape) != tuple(logvar.shape):
+        raise ValueError(
+            f"{owner}: expected mu and logvar of the same shape (N, latent), got "
+            f"{tuple(mu.shape)} and {tuple(logvar.shape)}"
+        )
+    n = mu.shape[0]
+    var = xp.exp(logvar)
+    kl = float(-0.5 * xp.sum(1.0 + logvar - mu * mu - var)) / n
+    if not math.isfinite(kl):
+        raise FloatingPointError(
+            f"{owner}: expected a finite KL, got {kl}: mu has {_count_nonfinite(xp, mu)} and "
+            f"logvar {_count_nonfinite(xp, logvar)} NaN/inf entries, or exp(logvar) overflowed"
+        )
+    return kl, mu * (1.0 / n), (var - 1.0) * (0.5 / n)
+
+
+def _safe_log(xp: Any, p: Any) -> Any:
+    """log(p) floored at -100, without a log(0) warning."""
+    smallest = xp.finfo(p.dtype).smallest_normal  # log of it is about -87 (float32), -708 (float64)
+    return xp.maximum(xp.log(xp.maximum(p, smallest)), _LOG_FLOOR)
+
+
+def _count_nonfinite(xp: Any, a: Any) -> int:
+    return int(xp.sum(xp.astype(~xp.isfinite(a), xp.int64)))

@@ -1,0 +1,195 @@
+"""Parameter, Module and Sequential: the skeleton every layer and model hangs on.
+
+There is no autodiff here. A module's ``forward`` caches what its ``backward``
+needs; ``backward(dL/dy)`` returns ``dL/dx`` and *adds* ``dL/dθ`` into each
+parameter's ``.grad``. Chaining backward calls in reverse order is the chain rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+
+class Parameter:
+    """A trainable array with its gradient.
+
+    ``data`` and ``grad`` may be reassigned (same shape, any float dtype of the
+    backend, e.g. float64 for a gradient check): layers and optimizers read them
+    at every call, so nothing holds a stale copy.
+    """
+
+    def __init__(self, data: Any, name: str = "") -> None:
+        self.data = data
+        self.name = name
+        self.grad = backend.array_module(data).zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    def zero_grad(self) -> None:
+        self.grad = backend.array_module(self.data).zeros_like(self.data)
+
+    def to(self, name: str) -> Parameter:
+        self.data = backend.to_backend(self.data, name)
+        self.grad = backend.to_backend(self.grad, name)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses implement ``forward(x)`` and ``backward(grad_out)``. Parameters and
+    sub-modules assigned as attributes are found automatically, in the order they
+    were assigned (so a layer lists ``weight`` before ``bias``).
+    """
+
+    def __init__(self) -> None:
+        self.training = True
+
+    # -- the two passes ---------------------------------------------------- #
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
+    def forward(self, x: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad_out: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    def _cached(self, cache: Any) -> Any:
+        """Return the forward cache, or raise if backward comes before forward."""
+        if cache is None:
+            raise RuntimeError(
+                f"{self!r}: backward() was called before forward(); run forward on a batch first"
+            )
+        return cache
+
+    # -- the tree of modules and parameters --------------------------------- #
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs in module order, e.g. ``"0.weight"``."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    # -- modes ---------------------------------------------------------------#
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # -- backends and state ------------------------------------------------- #
+    def to(self, name: str) -> Module:
+        """Move every parameter (and gradient) to backend ``name``; returns self."""
+        for p in self.parameters():
+            p.to(name)
+        return self
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """NumPy copies of every parameter, keyed by dotted name in module order."""
+        return {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load parameters by name. Everything is validated before anything is written,
+        so a mismatched state leaves the module untouched."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing or unexpected:
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: keys do not match; "
+                f"missing {missing or 'none'}, unexpected {unexpected or 'none'}"
+            )
+        for name, p in own.items():
+            seen = tuple(np.shape(backend.to_numpy(state[name])))
+            if seen != p.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: parameter {name!r} expected shape "
+                    f"{p.shape}, got {seen}"
+                )
+        for name, p in own.items():
+            host = np.array(backend.to_numpy(state[name]), dtype=backend.numpy_dtype(p.data))
+            p.data = backend.to_backend(host, backend.backend_of(p.data))
+            p.zero_grad()
+
+    # -- display ------------------------------------------------------------- #
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse (the chain rule).
+
+    ``y = f_L(...f_2(f_1(x)))``, so ``dL/dx = J_1^T (J_2^T (... J_L^T dL/dy))``.
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out: Any) -> Any:
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)

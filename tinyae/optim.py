@@ -1,0 +1,252 @@
+"""Optimizers (SGD with momentum, Adam/AdamW) and learning-rate schedules.
+
+An optimizer holds a list of :class:`~tinyae.module.Parameter` and, at each
+``step()``, reads every ``p.data`` and ``p.grad`` afresh and updates ``p.data``
+in place. Update rules follow PyTorch's, so results can be compared one to one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from . import backend
+from .module import Parameter
+
+
+class Optimizer:
+    """Base class: the parameter list, the learning rate, zero_grad and to()."""
+
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}: item {i} of params is a {type(p).__name__}, expected a "
+                    f"Parameter (pass model.parameters())"
+                )
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr!r}")
+        self.lr = float(lr)
+        # One dict of per-parameter state arrays (moments) per parameter.
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to(self, name: str) -> Optimizer:
+        """Move the optimizer's state (moments) to backend ``name``; returns self."""
+        for state in self.state:
+            for key, value in state.items():
+                state[key] = backend.to_backend(value, name)
+        return self
+
+    def _buffer(self, i: int, key: str) -> Any:
+        """The state array ``key`` of parameter i: zeros like p.data, remade if p.data changed
+        shape, dtype or backend (e.g. after a gradient check switched it to float64)."""
+        p, state = self.params[i], self.state[i]
+        buf = state.get(key)
+        if (buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype
+                or backend.backend_of(buf) != backend.backend_of(p.data)):
+            buf = state[key] = backend.array_module(p.data).zeros_like(p.data)
+        return buf
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional (heavy-ball) momentum.
+
+        v <- mu v + g        (v = g at the first step)
+        theta <- theta - lr v
+
+    With ``momentum=0`` this is plain ``theta <- theta - lr g``.
+    """
+
+    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def step(self) -> None:
+        for i, p in enumerate(self.params):
+            if self.momentum == 0.0:
+                p.data -= self.lr * p.grad
+                continue
+            first = "velocity" not in self.state[i]
+            v = self._buffer(i, "velocity")
+            if first:
+                v += p.grad
+            else:
+                v *= self.momentum
+                v += p.grad
+            p.data -= self.lr * v
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba) with PyTorch's update rule, and AdamW's decoupled weight decay.
+
+    At step t, for each parameter theta with gradient g:
+
+        theta <- theta (1 - lr wd)                    (decoupled weight decay, if wd > 0)
+        m <- b1 m + (1 - b1) g                       (first moment)
+        v <- b2 v + (1 - b2) g^2                     (second moment)
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)   (bias correction)
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
+
+    eps is added after the bias-corrected square root, as in PyTorch.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
+        if eps <= 0 or weight_decay < 0:
+            raise ValueError(f"Adam: need eps > 0 and weight_decay >= 0, got eps={eps!r}, "
+                             f"weight_decay={weight_decay!r}")
+        self.betas = (float(b1), float(b2))
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+        self.t = 0
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        step_size = self.lr / (1.0 - b1**self.t)
+        sqrt_bc2 = math.sqrt(1.0 - b2**self.t)
+        for i, p in enumerate(self.params):
+            g = p.grad
+            xp = backend.array_module(g)
+            if self.weight_decay:
+                p.data *= 1.0 - self.lr * self.weight_decay
+            m, v = self._buffer(i, "m"), self._buffer(i, "v")
+            # In-place updates: no new moment arrays per step.
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            denom = xp.sqrt(v)
+            denom *= 1.0 / sqrt_bc2
+            denom += self.eps
+            p.data -= step_size * (m / denom)
+
+
+# --------------------------------------------------------------------------- #
+# Learning-rate schedules: call .step() once per epoch (ReduceLROnPlateau: with the metric).
+# --------------------------------------------------------------------------- #
+class LRScheduler:
+    """Base class: sets ``optimizer.lr`` from the epoch count."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr * gamma ** (epoch // step_size): decay by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if step_size < 1 or not 0 < gamma <= 1:
+            raise ValueError(f"StepLR: need step_size >= 1 and 0 < gamma <= 1, got {step_size!r}, {gamma!r}")
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = min_lr + (base_lr - min_lr) (1 + cos(pi epoch / t_max)) / 2, flat after t_max."""
+
+    def __init__(self, optimizer: Optimizer, t_max: int, min_lr: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if t_max < 1:
+            raise ValueError(f"CosineAnnealingLR: t_max must be >= 1, got {t_max!r}")
+        self.t_max, self.min_lr = int(t_max), float(min_lr)
+
+    def lr_at(self, epoch: int) -> float:
+        progress = min(epoch, self.t_max) / self.t_max
+        return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2.0
+
+
+class ReduceLROnPlateau:
+    """Multiply lr by ``factor`` when a metric (e.g. validation loss) stops improving.
+
+    ``step(metric)`` once per epoch. An epoch improves on the best so far when
+    ``metric < best - |best| threshold`` (mode "min") or ``metric > best + |best| threshold``
+    (mode "max"). After more than ``patience`` epochs without improvement the lr is
+    reduced (never below ``min_lr``) and ``cooldown`` epochs pass before counting again.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.bad_epochs = 0
+        self.cooldown_left = 0
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    def _improves(self, metric: float) -> bool:
+        # A relative margin, |best| * threshold, that works for either sign of the metric.
+        margin = abs(self.best) * self.threshold if math.isfinite(self.best) else 0.0
+        return metric < self.best - margin if self.mode == "min" else metric > self.best + margin
+
+    def step(self, metric: float) -> None:
+        metric = float(metric)
+        if not math.isfinite(metric):
+            raise ValueError(f"ReduceLROnPlateau: expected a finite metric, got {metric}")
+        if self._improves(metric):
+            self.best, self.bad_epochs = metric, 0
+        else:
+            self.bad_epochs += 1
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.bad_epochs = 0
+        if self.bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.cooldown_left, self.bad_epochs = self.cooldown, 0

@@ -1,0 +1,42 @@
+"""Input checks shared by layers and losses: clear errors instead of obscure ones.
+
+Each check names the owner (a layer's or loss's repr), what was expected and
+what was seen, and costs only attribute look-ups (no pass over the data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+
+
+def check_float_array(owner: object, x: Any, *, ndim: int | None = None, what: str = "input") -> Any:
+    """Check that ``x`` is a floating-point array (of rank ``ndim``); return its namespace."""
+    try:
+        xp = backend.array_module(x)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: expected the {what} to be an array (NumPy, CuPy or array_api_strict), "
+            f"got {type(x).__name__}"
+        ) from None
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(
+            f"{owner}: expected a floating-point {what} (float32 or float64), got dtype {x.dtype}; "
+            f"convert it first, e.g. x.astype(np.float32)"
+        )
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(
+            f"{owner}: expected a {ndim}-D {what}, got {x.ndim}-D with shape {tuple(x.shape)}"
+        )
+    return xp
+
+
+def check_same_backend(owner: object, x: Any, parameter: Any) -> None:
+    """Refuse an input that lives on another backend than the layer's parameters."""
+    seen, own = backend.backend_of(x), backend.backend_of(parameter)
+    if seen != own:
+        raise TypeError(
+            f"{owner}: the input is a {seen!r} array but the parameters are on {own!r}; "
+            f"move one of them: layer.to({seen!r}) or tinyae.to_backend(x, {own!r})"
+        )
