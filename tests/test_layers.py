@@ -1,0 +1,146 @@
+"""Layer forward values computed by hand, dropout's statistics, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinyae as ae
+
+
+def _to(a, dtype=np.float32):
+    return ae.to_backend(np.asarray(a, dtype=dtype))
+
+
+def test_dense_forward_by_hand(backend_name):
+    layer = ae.Dense(2, 3)
+    layer.weight.data = _to([[1, 2, 3], [4, 5, 6]])
+    layer.bias.data = _to([0.5, -0.5, 0])
+    y = layer(_to([[1, 2], [0, -1]]))
+    # [1, 2] @ W = [9, 12, 15]; [0, -1] @ W = [-4, -5, -6]; then + b
+    np.testing.assert_allclose(ae.to_numpy(y), [[9.5, 11.5, 15], [-3.5, -5.5, -6]])
+    dx = layer.backward(_to([[1, 0, 0], [0, 0, 1]]))
+    np.testing.assert_allclose(ae.to_numpy(dx), [[1, 4], [3, 6]])  # rows of g W^T
+    np.testing.assert_allclose(ae.to_numpy(layer.bias.grad), [1, 0, 1])
+
+
+def test_dense_init_statistics():
+    ae.seed(0)
+    he = ae.to_numpy(ae.Dense(400, 300).weight.data)
+    assert abs(he.std() - np.sqrt(2 / 400)) < 0.02 * np.sqrt(2 / 400)
+    xavier = ae.to_numpy(ae.Dense(400, 300, init="xavier").weight.data)
+    bound = np.sqrt(6 / 700)
+    assert xavier.max() <= bound and xavier.min() >= -bound and xavier.max() > 0.95 * bound
+    assert he.dtype == np.float32
+
+
+def test_activations_by_hand(backend_name):
+    x = _to([[-2.0, 0.0, 3.0]])
+    np.testing.assert_allclose(ae.to_numpy(ae.ReLU()(x)), [[0, 0, 3]])
+    np.testing.assert_allclose(ae.to_numpy(ae.LeakyReLU(0.1)(x)), [[-0.2, 0, 3]], rtol=1e-6)
+    np.testing.assert_allclose(ae.to_numpy(ae.Sigmoid()(x)), [[1 / (1 + np.e**2), 0.5, 1 / (1 + np.e**-3)]],
+                               rtol=1e-6)
+    np.testing.assert_allclose(ae.to_numpy(ae.Tanh()(x)), np.tanh([[-2.0, 0.0, 3.0]]), rtol=1e-6)
+    relu = ae.ReLU()
+    relu(x)
+    np.testing.assert_allclose(ae.to_numpy(relu.backward(_to([[5, 5, 5]]))), [[0, 0, 5]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_stable_for_huge_inputs(backend_name, dtype):
+    x = _to([[-1e4, -100.0, 0.0, 100.0, 1e4]], dtype)
+    sig = ae.Sigmoid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would fail the test
+        y = ae.to_numpy(sig(x))
+        dx = ae.to_numpy(sig.backward(ae.to_backend(np.ones((1, 5), dtype=dtype))))
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+    atol = np.finfo(dtype).tiny  # s(-100) = 3.7e-44 is a subnormal in float32
+    np.testing.assert_allclose(y, [[0, np.exp(-100.0), 0.5, 1, 1]], rtol=1e-6, atol=atol)
+    assert y.dtype == dtype
+
+
+def test_dropout_keeps_the_expected_value_and_zero_fraction():
+    ae.seed(0)
+    drop = ae.Dropout(0.3)
+    x = np.ones((200, 500), dtype=np.float32)
+    y = drop(x)
+    assert abs(float(np.mean(y == 0)) - 0.3) < 0.01
+    assert abs(float(y.mean()) - 1.0) < 0.02  # inverted dropout: E[y] = x
+    np.testing.assert_allclose(np.unique(y), [0, 1 / 0.7], rtol=1e-6)
+
+
+def test_dropout_is_deterministic_for_a_seed_and_reuses_its_mask(backend_name, rng):
+    x = _to(rng.standard_normal((4, 6)) + 3.0)
+    ae.seed(5)
+    drop = ae.Dropout(0.5)
+    y1 = ae.to_numpy(drop(x))
+    g = drop.backward(_to(np.ones((4, 6))))
+    # backward multiplies by the forward mask: g == y / x elementwise
+    np.testing.assert_allclose(ae.to_numpy(g), y1 / ae.to_numpy(x), rtol=1e-6)
+    ae.seed(5)
+    np.testing.assert_array_equal(ae.to_numpy(ae.Dropout(0.5)(x)), y1)
+    y3 = ae.to_numpy(drop(x))  # no reseed: a new mask
+    assert not np.array_equal(y1, y3)
+
+
+def test_dropout_is_identity_in_eval(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    drop = ae.Dropout(0.9).eval()
+    np.testing.assert_array_equal(drop(x), x)
+    np.testing.assert_array_equal(drop.backward(x), x)
+
+
+def test_flatten_and_reshape_shapes(backend_name):
+    x = _to(np.arange(24).reshape(2, 3, 4))
+    flat = ae.Flatten()(x)
+    assert tuple(flat.shape) == (2, 12)
+    back = ae.Reshape(3, 2, 2)(flat)
+    assert tuple(back.shape) == (2, 3, 2, 2)
+    np.testing.assert_array_equal(ae.to_numpy(back).reshape(2, 3, 4), ae.to_numpy(x))
+
+
+# --------------------------------------------------------------------------- #
+# Bad input: each error names the layer, what was expected and what was seen.
+# --------------------------------------------------------------------------- #
+def test_dense_wrong_width():
+    with pytest.raises(ValueError, match=r"Dense\(3 -> 4\): expected input of shape \(N, 3\), got \(5, 2\)"):
+        ae.Dense(3, 4)(np.ones((5, 2), dtype=np.float32))
+
+
+def test_dense_wrong_rank():
+    with pytest.raises(ValueError, match=r"Dense\(3 -> 4\): expected a 2-D input, got 3-D with shape \(1, 2, 3\)"):
+        ae.Dense(3, 4)(np.ones((1, 2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("layer", [ae.Dense(3, 4), ae.ReLU(), ae.Sigmoid(), ae.Dropout(0.1)],
+                         ids=lambda m: type(m).__name__)
+def test_integer_input_is_refused(layer):
+    with pytest.raises(TypeError, match=rf"{type(layer).__name__}.*floating-point input.*got dtype int64"):
+        layer(np.ones((2, 3), dtype=np.int64))
+
+
+def test_non_array_input_is_refused():
+    with pytest.raises(TypeError, match=r"ReLU\(\): expected the input to be an array.*got list"):
+        ae.ReLU()([[1.0, 2.0]])
+
+
+def test_reshape_wrong_size():
+    with pytest.raises(ValueError, match=r"Reshape\(2, 3\): expected an input of shape \(N, 6\).*got \(4, 5\)"):
+        ae.Reshape(2, 3)(np.ones((4, 5), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ae.Dense(0, 3), "in_features must be a positive integer, got 0"),
+        (lambda: ae.Dense(3, 2, init="lecun"), "init must be one of"),
+        (lambda: ae.Dropout(1.0), r"p must be in \[0, 1\), got 1.0"),
+        (lambda: ae.Reshape(0, 2), "positive integer sizes"),
+    ],
+)
+def test_bad_hyper_parameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

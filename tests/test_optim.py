@@ -1,0 +1,181 @@
+"""Optimizers against steps computed by hand, schedules, and a model that really learns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinyae as ae
+
+GRADS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, -0.3, -1.0]), np.array([-0.2, 0.4, 0.0])]
+START = np.array([1.0, -2.0, 0.5])
+
+
+def _run(make_optimizer, backend_name, grads=GRADS, start=START):
+    """Apply the given gradients one step each; return the parameter after every step."""
+    p = ae.Parameter(ae.to_backend(start.copy()))
+    opt = make_optimizer([p])
+    history = []
+    for g in grads:
+        p.grad = ae.to_backend(g.copy())
+        opt.step()
+        history.append(ae.to_numpy(p.data).copy())
+    return history
+
+
+def test_sgd_by_hand(backend_name):
+    got = _run(lambda ps: ae.SGD(ps, lr=0.1), backend_name)
+    expected = START - 0.1 * GRADS[0]
+    np.testing.assert_allclose(got[0], expected)
+    np.testing.assert_allclose(got[2], START - 0.1 * (GRADS[0] + GRADS[1] + GRADS[2]))
+
+
+def test_sgd_momentum_by_hand(backend_name):
+    got = _run(lambda ps: ae.SGD(ps, lr=0.1, momentum=0.9), backend_name)
+    v1 = GRADS[0]
+    v2 = 0.9 * v1 + GRADS[1]
+    v3 = 0.9 * v2 + GRADS[2]
+    np.testing.assert_allclose(got[0], START - 0.1 * v1)
+    np.testing.assert_allclose(got[1], START - 0.1 * (v1 + v2))
+    np.testing.assert_allclose(got[2], START - 0.1 * (v1 + v2 + v3))
+
+
+def _adam_by_hand(lr, b1, b2, eps, wd):
+    theta, m, v = START.copy(), np.zeros(3), np.zeros(3)
+    out = []
+    for t, g in enumerate(GRADS, start=1):
+        theta = theta * (1 - lr * wd)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(theta)
+    return out
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adam_by_hand(backend_name, weight_decay):
+    got = _run(lambda ps: ae.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay),
+               backend_name)
+    for a, b in zip(got, _adam_by_hand(0.01, 0.8, 0.99, 1e-6, weight_decay)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_adam_first_step_is_lr_times_sign():
+    got = _run(lambda ps: ae.Adam(ps, lr=0.05), "numpy")
+    # m_hat = g and v_hat = g^2 at t = 1, so the step is lr g / (|g| + eps) = lr sign(g)
+    np.testing.assert_allclose(got[0], START - 0.05 * np.sign(GRADS[0]), rtol=1e-6)
+
+
+def test_adamw_decay_alone_shrinks_geometrically():
+    zeros = [np.zeros(3)] * 4
+    got = _run(lambda ps: ae.Adam(ps, lr=0.1, weight_decay=0.5), "numpy", grads=zeros)
+    np.testing.assert_allclose(got[-1], START * (1 - 0.1 * 0.5) ** 4)
+
+
+def test_optimizer_keeps_float32_and_moves_with_to():
+    p = ae.Parameter(np.ones(4, dtype=np.float32))
+    opt = ae.Adam([p], lr=0.1)
+    p.grad = np.full(4, 0.5, dtype=np.float32)
+    opt.step()
+    assert p.data.dtype == np.float32 and opt.state[0]["m"].dtype == np.float32
+    p.to("strict")
+    opt.to("strict")
+    assert ae.backend.backend_of(opt.state[0]["v"]) == "strict"
+    opt.step()  # moments and parameter on the same backend: no error
+    assert ae.backend.backend_of(p.data) == "strict"
+
+
+def test_optimizer_matches_torch_when_available():
+    torch = pytest.importorskip("torch")
+    w0 = np.random.default_rng(0).standard_normal((5, 3))
+    grads = [np.random.default_rng(i).standard_normal((5, 3)) for i in range(1, 6)]
+    ours = ae.Parameter(w0.copy())
+    theirs = torch.tensor(w0.copy(), requires_grad=True)
+    opt_ours = ae.Adam([ours], lr=0.01, weight_decay=0.05)
+    opt_theirs = torch.optim.AdamW([theirs], lr=0.01, weight_decay=0.05)
+    for g in grads:
+        ours.grad = g.copy()
+        theirs.grad = torch.tensor(g)
+        opt_ours.step()
+        opt_theirs.step()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: ae.SGD(p, lr=0), "lr must be positive, got 0"),
+        (lambda p: ae.SGD(p, lr=0.1, momentum=1.0), r"momentum must be in \[0, 1\)"),
+        (lambda p: ae.Adam(p, betas=(0.9, 1.0)), r"betas must be in \[0, 1\)"),
+        (lambda p: ae.Adam([]), "empty parameter list"),
+        (lambda p: ae.Adam([np.zeros(3)]), "expected a Parameter"),
+    ],
+)
+def test_bad_optimizer_arguments(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make([ae.Parameter(np.zeros(2))])
+
+
+# --------------------------------------------------------------------------- #
+# Schedules
+# --------------------------------------------------------------------------- #
+def _opt(lr=1.0):
+    return ae.SGD([ae.Parameter(np.zeros(1))], lr=lr)
+
+
+def test_step_lr():
+    opt = _opt()
+    sched = ae.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = []
+    for _ in range(5):
+        sched.step()
+        lrs.append(opt.lr)
+    assert lrs == [1.0, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_cosine_annealing():
+    opt = _opt(2.0)
+    sched = ae.CosineAnnealingLR(opt, t_max=4, min_lr=0.0)
+    lrs = []
+    for _ in range(5):
+        sched.step()
+        lrs.append(opt.lr)
+    np.testing.assert_allclose(lrs, [2 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3, 4, 4)], atol=1e-12)
+
+
+def test_reduce_on_plateau():
+    opt = _opt()
+    sched = ae.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=0.2)
+    lrs = []
+    for metric in [1.0, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]:
+        sched.step(metric)
+        lrs.append(opt.lr)
+    # improves at epochs 1, 2 and 6; three bad epochs in a row (more than patience=2) halve the lr
+    assert lrs == [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2]
+    with pytest.raises(ValueError, match="finite metric, got nan"):
+        sched.step(float("nan"))
+
+
+# --------------------------------------------------------------------------- #
+# Behaviour: a small autoencoder really learns
+# --------------------------------------------------------------------------- #
+def test_mlp_autoencoder_learns_low_rank_data(backend_name):
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((256, 3))
+    data = np.tanh(codes @ rng.standard_normal((3, 16))).astype(np.float32)  # a 3-D manifold in 16-D
+    x = ae.to_backend(data)
+    model = ae.Sequential(ae.Dense(16, 32), ae.Tanh(), ae.Dense(32, 4), ae.Dense(4, 32), ae.Tanh(),
+                          ae.Dense(32, 16))
+    opt = ae.Adam(model.parameters(), lr=3e-3)
+    loss = ae.MSELoss()
+    baseline = float(np.mean((data - data.mean(axis=0)) ** 2))  # predicting the mean sample
+    for _ in range(300):
+        opt.zero_grad()
+        loss(model(x), x)
+        model.backward(loss.backward())
+        opt.step()
+    final = loss(model(x), x)
+    assert final < 0.05 * baseline, (final, baseline)
