@@ -1,4 +1,5 @@
 import numpy as np
+
 import tinyae as ae
 
 ae.seed(0)                                    # same weights and noise on every backend

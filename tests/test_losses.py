@@ -145,5 +145,6 @@ def test_loss_bad_reduction_and_integer_target():
 
 
 def test_gaussian_kl_shape_mismatch():
-    with pytest.raises(ValueError, match=r"gaussian_kl: expected mu and logvar of the same shape.*\(2, 3\) and \(2, 4\)"):
+    message = r"gaussian_kl: expected mu and logvar of the same shape.*\(2, 3\) and \(2, 4\)"
+    with pytest.raises(ValueError, match=message):
         ae.gaussian_kl(np.zeros((2, 3)), np.zeros((2, 4)))

@@ -32,7 +32,9 @@ dropout_probabilities = st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75])
 negative_slopes = st.floats(0.01, 0.5)
 
 
-def arrays(shape: tuple[int, ...], *, min_magnitude: float = 0.0, max_magnitude: float = 2.0) -> st.SearchStrategy[np.ndarray]:
+def arrays(
+    shape: tuple[int, ...], *, min_magnitude: float = 0.0, max_magnitude: float = 2.0
+) -> st.SearchStrategy[np.ndarray]:
     """float64 arrays of ``shape`` with min_magnitude <= |value| <= max_magnitude, either sign."""
     if min_magnitude > 0:
         elements = st.one_of(
@@ -43,7 +45,9 @@ def arrays(shape: tuple[int, ...], *, min_magnitude: float = 0.0, max_magnitude:
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
-def probabilities(shape: tuple[int, ...], low: float = 0.05, high: float = 0.95) -> st.SearchStrategy[np.ndarray]:
+def probabilities(
+    shape: tuple[int, ...], low: float = 0.05, high: float = 0.95
+) -> st.SearchStrategy[np.ndarray]:
     """float64 arrays in [low, high]: predictions for BCE kept off 0 and 1, where 1/(p(1-p)) explodes."""
     return hnp.arrays(np.float64, shape, elements=st.floats(low, high))
 
