@@ -183,14 +183,15 @@ def backend_of(array: Any) -> str:
 
 
 def to_numpy(array: Any) -> np.ndarray:
-    """A NumPy copy (or view) of an array from any backend, for plotting and saving."""
-    kind = backend_of(array) if not isinstance(array, (int, float, list, tuple)) else "numpy"
+    """A NumPy array (a view where possible) from any backend's array, or from a list or scalar."""
+    if isinstance(array, (int, float, list, tuple)):
+        return np.asarray(array)
+    kind = backend_of(array)
     if kind == "numpy":
         return np.asarray(array)
     if kind == "cupy":
         return array.get()
-    strict = _import_strict()
-    return np.asarray(array.to_device(strict.Device("CPU_DEVICE")))
+    return np.asarray(array.to_device(_import_strict().Device("CPU_DEVICE")))
 
 
 def numpy_dtype(array: Any) -> np.dtype:
@@ -200,13 +201,15 @@ def numpy_dtype(array: Any) -> np.dtype:
 
 
 def to_backend(array: Any, name: str | None = None, dtype: Any = None) -> Any:
-    """Move ``array`` (from any backend, or a list) to backend ``name``.
+    """Move ``array`` (from any backend, or a list) to backend ``name``, converting to ``dtype``.
 
-    ``name`` defaults to the current backend. ``dtype`` is a NumPy dtype
-    (``np.float32``) or None to keep the array's own.
+    ``name`` defaults to the current backend; ``dtype`` is a NumPy dtype
+    (``np.float32``) or None to keep the array's own. An array already where it
+    should be, with the right dtype, is returned as it is (no copy).
     """
     name = _check_name(name or _state.name)
-    if not isinstance(array, (list, tuple, int, float)) and backend_of(array) == name and dtype is None:
+    is_array = not isinstance(array, (int, float, list, tuple))
+    if is_array and backend_of(array) == name and (dtype is None or numpy_dtype(array) == np.dtype(dtype)):
         return array
     host = to_numpy(array)
     if dtype is not None:
