@@ -2,7 +2,7 @@ import numpy as np
 
 import tinyae as ae
 
-ae.seed(0)                                    # same weights and noise on every backend
+ae.seed(0)                                    # reproducible weights, data order and noise
 rng = np.random.default_rng(0)
 codes = rng.standard_normal((512, 2))         # toy data: a 2-D curved sheet inside 16-D
 x = ae.to_backend(1 / (1 + np.exp(-codes @ rng.standard_normal((2, 16)))), dtype=np.float32)

@@ -119,17 +119,25 @@ def test_shape_and_nan_problems_are_reported_not_raised():
 
 def test_check_restores_parameters_gradients_and_random_state(backend_name):
     layer = ae.Sequential(ae.Dense(3, 2), ae.Dropout(0.5))
-    before = [ae.to_numpy(p.data).copy() for p in layer.parameters()]
+    for p in layer.parameters():
+        p.grad = p.grad + 7.0  # a half-accumulated gradient the check must not touch
     like = ae.to_backend(np.zeros(1, dtype=np.float32))
     ae.seed(11)
     expected_next = ae.to_numpy(backend.uniform((5,), like=like))
-    ae.seed(11)
-    check_module(layer, ae.to_backend(_x()))
-    assert ae.to_numpy(backend.uniform((5,), like=like)).tolist() == expected_next.tolist()
-    for p, data in zip(layer.parameters(), before):
-        assert backend.numpy_dtype(p.data) == np.float32
-        np.testing.assert_array_equal(ae.to_numpy(p.data), data)
-        assert not np.any(ae.to_numpy(p.grad))
+    for make_backward_fail in (False, True):
+        before = [(ae.to_numpy(p.data).copy(), ae.to_numpy(p.grad).copy()) for p in layer.parameters()]
+        ae.seed(11)
+        if make_backward_fail:
+            layer.layers[0].backward = lambda g: 1 / 0
+            with pytest.raises(ZeroDivisionError):
+                check_module(layer, ae.to_backend(_x()))
+        else:
+            check_module(layer, ae.to_backend(_x()))
+        assert ae.to_numpy(backend.uniform((5,), like=like)).tolist() == expected_next.tolist()
+        for p, (data, grad) in zip(layer.parameters(), before):
+            assert backend.numpy_dtype(p.data) == np.float32 and backend.numpy_dtype(p.grad) == np.float32
+            np.testing.assert_array_equal(ae.to_numpy(p.data), data)
+            np.testing.assert_array_equal(ae.to_numpy(p.grad), grad)
 
 
 def test_public_names():

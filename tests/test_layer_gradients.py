@@ -85,7 +85,7 @@ def test_small_network(backend_name, batch, sizes, activation, data):
     x = ae.to_backend(data.draw(ts.arrays((batch, sizes[0]), min_magnitude=0.1)), dtype=np.float64)
     # A pre-activation inside the network within reach of ReLU's kink (x +- h can move it
     # by up to h * sum|W|) would make finite differences, not the layer, wrong: skip those.
-    hidden = x
+    hidden = ae.to_backend(x, dtype=np.float32)  # the layers' own dtype
     for layer in model:
         if isinstance(layer, (ae.ReLU, ae.LeakyReLU)):
             assume(float(np.min(np.abs(ae.to_numpy(hidden)))) > 1e-3)

@@ -105,21 +105,21 @@ def test_flatten_and_reshape_shapes(backend_name):
 # --------------------------------------------------------------------------- #
 # Bad input: each error names the layer, what was expected and what was seen.
 # --------------------------------------------------------------------------- #
-def test_dense_wrong_width():
+def test_dense_wrong_width(backend_name):
     with pytest.raises(ValueError, match=r"Dense\(3 -> 4\): expected input of shape \(N, 3\), got \(5, 2\)"):
-        ae.Dense(3, 4)(np.ones((5, 2), dtype=np.float32))
+        ae.Dense(3, 4)(_to(np.ones((5, 2))))
 
 
-def test_dense_wrong_rank():
+def test_dense_wrong_rank(backend_name):
     with pytest.raises(ValueError, match=r"Dense\(3 -> 4\): expected a 2-D input, got 3-D with shape \(1, 2, 3\)"):
-        ae.Dense(3, 4)(np.ones((1, 2, 3), dtype=np.float32))
+        ae.Dense(3, 4)(_to(np.ones((1, 2, 3))))
 
 
-@pytest.mark.parametrize("layer", [ae.Dense(3, 4), ae.ReLU(), ae.Sigmoid(), ae.Dropout(0.1)],
-                         ids=lambda m: type(m).__name__)
-def test_integer_input_is_refused(layer):
-    with pytest.raises(TypeError, match=rf"{type(layer).__name__}.*floating-point input.*got dtype int64"):
-        layer(np.ones((2, 3), dtype=np.int64))
+@pytest.mark.parametrize("make", [lambda: ae.Dense(3, 4), ae.ReLU, ae.Sigmoid, lambda: ae.Dropout(0.1)])
+def test_integer_input_is_refused(backend_name, make):
+    layer = make()
+    with pytest.raises(TypeError, match=rf"{type(layer).__name__}.*floating-point input.*got dtype .*int64"):
+        layer(_to(np.ones((2, 3)), np.int64))
 
 
 def test_non_array_input_is_refused():

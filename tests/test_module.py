@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -72,12 +74,44 @@ def test_load_state_dict_mismatch_names_the_parameter_and_loads_nothing():
         net.load_state_dict(missing)
 
 
-def test_parameter_data_may_be_reassigned_in_float64(rng):
+def test_parameter_data_may_be_reassigned_in_float64(backend_name, rng):
     layer = ae.Dense(3, 2)
-    layer.weight.data = layer.weight.data.astype(np.float64)
-    layer.bias.data = layer.bias.data.astype(np.float64)
-    y = layer(rng.standard_normal((2, 3)))
-    assert y.dtype == np.float64
+    for p in layer.parameters():
+        p.data = ae.to_backend(p.data, dtype=np.float64)
+        assert ae.backend.numpy_dtype(p.grad) == np.float64  # grad follows data's dtype
+    x = ae.to_backend(rng.standard_normal((2, 3)))
+    y = layer(x)
+    layer.backward(ae.to_backend(np.ones((2, 2))))
+    assert ae.backend.numpy_dtype(y) == np.float64
+    np.testing.assert_allclose(ae.to_numpy(layer.weight.grad), ae.to_numpy(x).T @ np.ones((2, 2)))
+
+
+def test_parameter_data_of_another_shape_is_refused():
+    p = ae.Dense(3, 2).weight
+    with pytest.raises(ValueError, match=r"Parameter weight: expected new data of shape \(3, 2\), got \(2, 3\)"):
+        p.data = np.zeros((2, 3), dtype=np.float32)
+
+
+def test_shared_parameters_are_listed_once_in_assignment_order():
+    first, second = ae.Dense(2, 2), ae.Dense(2, 2)
+    second.weight = first.weight  # tied weights
+    net = ae.Sequential(first, ae.ReLU(), second)
+    assert [name for name, _ in net.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+
+
+@pytest.mark.parametrize(
+    "layer, x_shape, bad_grad_shape",
+    [(ae.Dense(3, 2), (4, 3), (4, 3)), (ae.ReLU(), (4, 3), (1, 3)), (ae.Sigmoid(), (4, 3), (4, 1)),
+     (ae.Dropout(0.5), (4, 3), (3,)), (ae.Flatten(), (4, 3, 2), (4, 3, 2)), (ae.Reshape(3, 2), (4, 6), (4, 6))],
+    ids=lambda v: type(v).__name__ if isinstance(v, ae.Module) else None,
+)
+def test_backward_refuses_a_gradient_of_the_wrong_shape(backend_name, layer, x_shape, bad_grad_shape):
+    """Broadcasting would silently give a wrong gradient: each layer checks dL/dy's shape."""
+    layer.to(backend_name)
+    layer(ae.to_backend(np.ones(x_shape, dtype=np.float32)))
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__}.*backward expected a gradient of shape .*"
+                                         rf"got {re.escape(str(bad_grad_shape))}"):
+        layer.backward(ae.to_backend(np.ones(bad_grad_shape, dtype=np.float32)))
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,34 @@ def test_optimizer_keeps_float32_and_moves_with_to():
     assert ae.backend.backend_of(p.data) == "strict"
 
 
+def test_model_moved_without_its_optimizer_is_a_clear_error_and_to_keeps_moments(rng):
+    g = rng.standard_normal((3, 2)).astype(np.float32)
+    results = []
+    for move_optimizer in (True, False):
+        ae.seed(0)
+        layer = ae.Dense(3, 2)
+        opt = ae.Adam(layer.parameters(), lr=0.1)
+        layer.weight.grad = g.copy()
+        opt.step()
+        layer.to("strict")
+        if move_optimizer:
+            opt.to("strict")
+            layer.weight.grad = ae.to_backend(g, "strict")
+            opt.step()
+            results.append(ae.to_numpy(layer.weight.data))
+        else:
+            with pytest.raises(RuntimeError, match=r"optimizer state is on 'numpy'.*call optimizer.to\(name\)"):
+                opt.step()
+    # the same two steps entirely on numpy
+    ae.seed(0)
+    layer = ae.Dense(3, 2)
+    opt = ae.Adam(layer.parameters(), lr=0.1)
+    for _ in range(2):
+        layer.weight.grad = g.copy()
+        opt.step()
+    np.testing.assert_array_equal(results[0], layer.weight.data)
+
+
 def test_optimizer_matches_torch_when_available():
     torch = pytest.importorskip("torch")
     w0 = np.random.default_rng(0).standard_normal((5, 3))

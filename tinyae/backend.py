@@ -43,6 +43,7 @@ __all__ = [
     "backend_of",
     "get_backend",
     "host_rng",
+    "init_array",
     "normal",
     "numpy_dtype",
     "preserved_rng",
@@ -218,7 +219,24 @@ def to_backend(array: Any, name: str | None = None, dtype: Any = None) -> Any:
         return host
     if name == "cupy":
         return _import_cupy().asarray(host)
-    return _import_strict().asarray(host, device=_strict_device())
+    # copy=True: like CuPy, the strict array must not share memory with the NumPy source.
+    return _import_strict().asarray(host, device=_strict_device(), copy=True)
+
+
+def init_array(shape: tuple[int, ...], *, std: float | None = None, bound: float | None = None) -> Any:
+    """A float32 parameter array on the current backend, drawn from the host generator.
+
+    N(0, std^2) when ``std`` is given, U(-bound, bound) when ``bound`` is given,
+    zeros otherwise. Drawing on the host makes every backend start from identical
+    weights for the same seed.
+    """
+    if std is not None:
+        host = _state.host.standard_normal(shape) * std
+    elif bound is not None:
+        host = _state.host.uniform(-bound, bound, size=shape)
+    else:
+        host = np.zeros(shape)
+    return to_backend(host, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- #

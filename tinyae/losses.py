@@ -13,12 +13,11 @@ from typing import Any
 
 from . import backend
 from .layers.activations import sigmoid
-from .validation import check_float_array
+from .validation import check_float_array, check_same_backend
 
 REDUCTIONS = ("mean", "sum")
 
-# log(p) is floored at -100, as PyTorch does, so that BCE at p = 0 or 1 is finite. (p itself is
-# first floored at the dtype's smallest normal number, so in float32 the floor is log(1.2e-38) = -87.3.)
+# log(p) is floored at -100, as PyTorch does, so that BCE at p = 0 or 1 is finite.
 _LOG_FLOOR = -100.0
 # ... and the gradient's denominator p (1 - p) is floored at 1e-12 for the same reason.
 _BCE_GRAD_EPS = 1e-12
@@ -100,7 +99,7 @@ class BCELoss(Loss):
         l_i = -[t_i log p_i + (1 - t_i) log(1 - p_i)]
         dl_i/dp_i = (p_i - t_i) / (p_i (1 - p_i))
 
-    Safe at p exactly 0 or 1: each log is floored at -100 (-87.3 in float32) and the gradient's
+    Safe at p exactly 0 or 1: each log is floored at -100 and the gradient's
     denominator at 1e-12 (PyTorch's choices), so value and gradient stay finite.
     Prefer :class:`BCEWithLogitsLoss` on logits when you can: it needs no floors.
     """
@@ -144,6 +143,7 @@ def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
     owner = "gaussian_kl"
     xp = check_float_array(owner, mu, ndim=2, what="mu")
     check_float_array(owner, logvar, ndim=2, what="logvar")
+    check_same_backend(owner, logvar, mu, what="mu")
     if tuple(mu.shape) != tuple(logvar.shape):
         raise ValueError(
             f"{owner}: expected mu and logvar of the same shape (N, latent), got "
@@ -161,9 +161,12 @@ def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
 
 
 def _safe_log(xp: Any, p: Any) -> Any:
-    """log(p) floored at -100, without a log(0) warning."""
-    smallest = xp.finfo(p.dtype).smallest_normal  # log of it is about -87 (float32), -708 (float64)
-    return xp.maximum(xp.log(xp.maximum(p, smallest)), _LOG_FLOOR)
+    """log(p) floored at -100, without a log(0) warning (log is taken of 1 where p is 0).
+
+    A NaN in p stays NaN (p == 0 is False for it), so the loss's NaN guard still sees it.
+    """
+    zero = p == 0
+    return xp.where(zero, _LOG_FLOOR, xp.maximum(xp.log(xp.where(zero, 1.0, p)), _LOG_FLOOR))
 
 
 def _count_nonfinite(xp: Any, a: Any) -> int:

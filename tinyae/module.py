@@ -24,20 +24,38 @@ class Parameter:
     """
 
     def __init__(self, data: Any, name: str = "") -> None:
-        self.data = data
+        self._data = data
         self.name = name
         self.grad = backend.array_module(data).zeros_like(data)
 
     @property
+    def data(self) -> Any:
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if tuple(value.shape) != tuple(self._data.shape):
+            raise ValueError(
+                f"Parameter {self.name or '?'}: expected new data of shape {tuple(self._data.shape)}, "
+                f"got {tuple(value.shape)}"
+            )
+        self._data = value
+        # Keep grad on the data's backend and dtype (e.g. float64 for a gradient check),
+        # so that backward's in-place `grad += ...` never mixes dtypes or devices.
+        if backend.backend_of(self.grad) != backend.backend_of(value) or self.grad.dtype != value.dtype:
+            self.grad = backend.array_module(value).zeros_like(value)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     def zero_grad(self) -> None:
         self.grad = backend.array_module(self.data).zeros_like(self.data)
 
     def to(self, name: str) -> Parameter:
-        self.data = backend.to_backend(self.data, name)
-        self.grad = backend.to_backend(self.grad, name)
+        grad = backend.to_backend(self.grad, name)
+        self.data = backend.to_backend(self._data, name)
+        self.grad = grad  # the accumulated gradient moves too
         return self
 
     def __repr__(self) -> str:
@@ -73,19 +91,40 @@ class Module:
             )
         return cache
 
+    def _check_grad(self, grad_out: Any, expected: tuple[int, ...]) -> None:
+        """dL/dy must have the shape of the forward output y (broadcasting would hide a bug)."""
+        if tuple(grad_out.shape) != tuple(expected):
+            raise ValueError(
+                f"{self!r}: backward expected a gradient of shape {tuple(expected)} (the shape of the "
+                f"forward output), got {tuple(grad_out.shape)}"
+            )
+
     # -- the tree of modules and parameters --------------------------------- #
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        """(name, value) of the attributes that may hold parameters, in assignment order."""
+        yield from vars(self).items()
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        for name, value in vars(self).items():
+        for name, value in self._members():
             if isinstance(value, Module):
                 yield name, value
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, Parameter) pairs in module order, e.g. ``"0.weight"``."""
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
+        """(dotted name, Parameter) pairs in module order, e.g. ``"0.weight"``.
+
+        Attributes are visited in the order they were assigned, recursing into
+        sub-modules; a parameter shared by two modules (tied weights) is listed once,
+        so an optimizer updates it once.
+        """
+        yield from self._named_parameters(prefix, set())
+
+    def _named_parameters(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Parameter]]:
+        for name, value in self._members():
+            if isinstance(value, Parameter) and id(value) not in seen:
+                seen.add(id(value))
                 yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+            elif isinstance(value, Module):
+                yield from value._named_parameters(prefix + name + ".", seen)
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -171,7 +210,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
         self.layers = list(layers)
 
-    def named_children(self) -> Iterator[tuple[str, Module]]:
+    def _members(self) -> Iterator[tuple[str, Any]]:
         for i, layer in enumerate(self.layers):
             yield str(i), layer
 

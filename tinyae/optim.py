@@ -49,13 +49,19 @@ class Optimizer:
         return self
 
     def _buffer(self, i: int, key: str) -> Any:
-        """The state array ``key`` of parameter i: zeros like p.data, remade if p.data changed
-        shape, dtype or backend (e.g. after a gradient check switched it to float64)."""
+        """The state array ``key`` of parameter i (zeros at first use), on p.data's backend and dtype."""
         p, state = self.params[i], self.state[i]
         buf = state.get(key)
-        if (buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype
-                or backend.backend_of(buf) != backend.backend_of(p.data)):
+        if buf is None:
             buf = state[key] = backend.array_module(p.data).zeros_like(p.data)
+        elif backend.backend_of(buf) != backend.backend_of(p.data):
+            raise RuntimeError(
+                f"{type(self).__name__}: parameter {p.name or i} is on {backend.backend_of(p.data)!r} but its "
+                f"optimizer state is on {backend.backend_of(buf)!r}; after model.to(name) call optimizer.to(name)"
+            )
+        elif buf.dtype != p.data.dtype:  # e.g. the parameter was switched to float64: keep the moments
+            buf = state[key] = backend.to_backend(buf, dtype=backend.numpy_dtype(p.data),
+                                                  name=backend.backend_of(p.data))
         return buf
 
 
@@ -100,7 +106,9 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)   (bias correction)
         theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
-    eps is added after the bias-corrected square root, as in PyTorch.
+    eps is added after the bias-corrected square root, as in PyTorch. The code applies the
+    same formula rearranged as PyTorch does: theta -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+    which saves making m_hat and v_hat arrays.
     """
 
     def __init__(
@@ -139,10 +147,12 @@ class Adam(Optimizer):
             m += (1.0 - b1) * g
             v *= b2
             v += (1.0 - b2) * (g * g)
-            denom = xp.sqrt(v)
+            denom = xp.sqrt(v)  # sqrt(v_hat) + eps, built in place
             denom *= 1.0 / sqrt_bc2
             denom += self.eps
-            p.data -= step_size * (m / denom)
+            update = m / denom
+            update *= step_size
+            p.data -= update
 
 
 # --------------------------------------------------------------------------- #

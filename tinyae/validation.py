@@ -32,11 +32,25 @@ def check_float_array(owner: object, x: Any, *, ndim: int | None = None, what: s
     return xp
 
 
-def check_same_backend(owner: object, x: Any, parameter: Any) -> None:
-    """Refuse an input that lives on another backend than the layer's parameters."""
-    seen, own = backend.backend_of(x), backend.backend_of(parameter)
+def check_same_backend(owner: object, x: Any, reference: Any, what: str = "the parameters") -> None:
+    """Refuse an input that lives on another backend than ``reference`` (the layer's parameters)."""
+    seen, own = backend.backend_of(x), backend.backend_of(reference)
     if seen != own:
         raise TypeError(
-            f"{owner}: the input is a {seen!r} array but the parameters are on {own!r}; "
-            f"move one of them: layer.to({seen!r}) or tinyae.to_backend(x, {own!r})"
+            f"{owner}: backends differ: the input is on {seen!r}, {what} on {own!r}; "
+            f"move one of them, e.g. tinyae.to_backend(x, {own!r}) or model.to({seen!r})"
+        )
+
+
+def check_matches_parameters(owner: object, x: Any, parameter: Any) -> None:
+    """Refuse an input on another backend, or of another float dtype, than the parameters.
+
+    (NumPy would silently mix float32 and float64, and then round the float64
+    gradient into the float32 ``.grad``; CuPy and strict refuse the in-place add.)
+    """
+    check_same_backend(owner, x, parameter)
+    if x.dtype != parameter.dtype:
+        raise TypeError(
+            f"{owner}: the input is {x.dtype} but the parameters are {parameter.dtype}; convert the "
+            f"input (tinyae.to_backend(x, dtype=...)) or the parameters (p.data) so they match"
         )

@@ -24,10 +24,12 @@ class ReLU(Module):
     def forward(self, x: Any) -> Any:
         xp = check_float_array(self, x)
         self._mask = xp.astype(x > 0, x.dtype)
-        return x * self._mask
+        return xp.maximum(x, 0.0)
 
     def backward(self, grad_out: Any) -> Any:
-        return grad_out * self._cached(self._mask)
+        mask = self._cached(self._mask)
+        self._check_grad(grad_out, mask.shape)
+        return grad_out * mask
 
 
 class LeakyReLU(Module):
@@ -52,7 +54,9 @@ class LeakyReLU(Module):
         return x * self._slope
 
     def backward(self, grad_out: Any) -> Any:
-        return grad_out * self._cached(self._slope)
+        slope = self._cached(self._slope)
+        self._check_grad(grad_out, slope.shape)
+        return grad_out * slope
 
 
 class Sigmoid(Module):
@@ -75,6 +79,7 @@ class Sigmoid(Module):
 
     def backward(self, grad_out: Any) -> Any:
         y = self._cached(self._y)
+        self._check_grad(grad_out, y.shape)
         return grad_out * y * (1.0 - y)
 
 
@@ -92,6 +97,7 @@ class Tanh(Module):
 
     def backward(self, grad_out: Any) -> Any:
         y = self._cached(self._y)
+        self._check_grad(grad_out, y.shape)
         return grad_out * (1.0 - y * y)
 
 

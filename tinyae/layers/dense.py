@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Integral
 from typing import Any
-
-import numpy as np
 
 from .. import backend
 from ..module import Module, Parameter
-from ..validation import check_float_array, check_same_backend
+from ..validation import check_float_array, check_matches_parameters
 
 INITS = ("he", "xavier")
 
@@ -34,19 +34,18 @@ class Dense(Module):
     def __init__(self, in_features: int, out_features: int, *, init: str = "he") -> None:
         super().__init__()
         for label, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Dense: {label} must be a positive integer, got {value!r}")
         if init not in INITS:
             raise ValueError(f"Dense: init must be one of {INITS}, got {init!r}")
         self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
-        rng = backend.host_rng()
+        shape = (self.in_features, self.out_features)
         if init == "he":
-            w = rng.standard_normal((in_features, out_features)) * np.sqrt(2.0 / in_features)
+            w = backend.init_array(shape, std=math.sqrt(2.0 / self.in_features))
         else:
-            a = np.sqrt(6.0 / (in_features + out_features))
-            w = rng.uniform(-a, a, size=(in_features, out_features))
-        self.weight = Parameter(backend.to_backend(w, dtype=np.float32), "weight")
-        self.bias = Parameter(backend.to_backend(np.zeros(out_features), dtype=np.float32), "bias")
+            w = backend.init_array(shape, bound=math.sqrt(6.0 / (self.in_features + self.out_features)))
+        self.weight = Parameter(w, "weight")
+        self.bias = Parameter(backend.init_array((self.out_features,)), "bias")
         self._x: Any = None
 
     def extra_repr(self) -> str:
@@ -59,13 +58,14 @@ class Dense(Module):
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {tuple(x.shape)}"
             )
-        check_same_backend(self, x, self.weight.data)
+        check_matches_parameters(self, x, self.weight.data)
         self._x = x
         return x @ self.weight.data + self.bias.data
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T."""
         x = self._cached(self._x)
+        self._check_grad(grad_out, (x.shape[0], self.out_features))
         xp = backend.array_module(grad_out)
         self.weight.grad += x.T @ grad_out
         self.bias.grad += xp.sum(grad_out, axis=0)

@@ -29,18 +29,22 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
         self.p = float(p)
         self._mask: Any = None
+        self._shape: tuple[int, ...] | None = None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
     def forward(self, x: Any) -> Any:
         xp = check_float_array(self, x)
+        self._shape = tuple(x.shape)
         if not self.training or self.p == 0.0:
-            self._mask = 1.0  # identity: backward passes g through unchanged
+            self._mask = 1.0  # the identity's mask: backward passes g through unchanged
             return x
         keep = backend.uniform(tuple(x.shape), like=x) >= self.p
         self._mask = xp.astype(keep, x.dtype) * (1.0 / (1.0 - self.p))
         return x * self._mask
 
     def backward(self, grad_out: Any) -> Any:
-        return grad_out * self._cached(self._mask)
+        mask = self._cached(self._mask)
+        self._check_grad(grad_out, self._shape)
+        return grad_out * mask

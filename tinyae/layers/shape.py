@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Any
 
 from .. import backend
@@ -22,11 +23,13 @@ class Flatten(Module):
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected an input of shape (N, ...), got {tuple(x.shape)}")
         self._in_shape = tuple(x.shape)
-        return xp.reshape(x, (x.shape[0], -1))
+        return xp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
     def backward(self, grad_out: Any) -> Any:
         in_shape = self._cached(self._in_shape)
-        return backend.array_module(grad_out).reshape(grad_out, in_shape)
+        self._check_grad(grad_out, (in_shape[0], math.prod(in_shape[1:])))
+        xp = backend.array_module(grad_out)
+        return xp.reshape(grad_out, in_shape)
 
 
 class Reshape(Module):
@@ -38,9 +41,9 @@ class Reshape(Module):
 
     def __init__(self, *shape: int) -> None:
         super().__init__()
-        if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
+        if not shape or any(not isinstance(d, Integral) or isinstance(d, bool) or d < 1 for d in shape):
             raise ValueError(f"Reshape: expected positive integer sizes, got {shape!r}")
-        self.shape = tuple(shape)
+        self.shape = tuple(int(d) for d in shape)
         self._in_shape: tuple[int, ...] | None = None
 
     def extra_repr(self) -> str:
@@ -59,4 +62,6 @@ class Reshape(Module):
 
     def backward(self, grad_out: Any) -> Any:
         in_shape = self._cached(self._in_shape)
-        return backend.array_module(grad_out).reshape(grad_out, in_shape)
+        self._check_grad(grad_out, (in_shape[0], *self.shape))
+        xp = backend.array_module(grad_out)
+        return xp.reshape(grad_out, in_shape)
