@@ -19,7 +19,20 @@ from .backend import (
     use_backend,
 )
 from .gradcheck import GradientCheckError, check_module
-from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
+from .layers import (
+    Conv2D,
+    ConvTranspose2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPool2D,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    Tanh,
+    Upsample2D,
+)
 from .losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, gaussian_kl
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adam, CosineAnnealingLR, LRScheduler, Optimizer, ReduceLROnPlateau, StepLR
@@ -32,6 +45,8 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "BackendUnavailable",
+    "Conv2D",
+    "ConvTranspose2D",
     "CosineAnnealingLR",
     "Dense",
     "Dropout",
@@ -40,6 +55,7 @@ __all__ = [
     "LRScheduler",
     "LeakyReLU",
     "Loss",
+    "MaxPool2D",
     "MSELoss",
     "Module",
     "Optimizer",
@@ -51,6 +67,7 @@ __all__ = [
     "Sigmoid",
     "StepLR",
     "Tanh",
+    "Upsample2D",
     "array_module",
     "backend",
     "check_module",

@@ -9,18 +9,23 @@ so that x +- h never crosses one when h = 1e-5.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 __all__ = [
     "arrays",
     "batch_sizes",
+    "conv_configs",
     "dense_configs",
+    "distinct_values",
     "dropout_probabilities",
     "feature_sizes",
+    "int_or_pair",
     "negative_slopes",
     "probabilities",
     "shapes",
@@ -66,3 +71,58 @@ def dense_configs(draw: Any) -> dict[str, Any]:
         "out_features": draw(feature_sizes),
         "init": draw(st.sampled_from(["he", "xavier"])),
     }
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def int_or_pair(low: int, high: int) -> st.SearchStrategy:
+    """An int, or a (height, width) pair: the layers accept both."""
+    return st.one_of(st.integers(low, high), st.tuples(st.integers(low, high), st.integers(low, high)))
+
+
+@st.composite
+def conv_configs(draw, *, transposed: bool = False, max_input: int = 10**6, max_weight: int = 10**6):
+    """A Conv2D (or ConvTranspose2D) configuration and input shape, with an output of at least 1x1.
+
+    Keys: batch, in_channels, out_channels, kernel_size, stride, padding, (output_padding),
+    height, width. ``max_input`` caps N C H W and ``max_weight`` caps out C kh kw, by
+    bounding the later draws (so nothing is discarded for size).
+    """
+    kernel_size = draw(int_or_pair(1, 4))
+    stride = draw(int_or_pair(1, 3))
+    padding = draw(int_or_pair(0, 2))
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size), _pair(stride), _pair(padding)
+    height = draw(st.integers(1, 9))
+    width = draw(st.integers(1, max(1, min(9, max_input // height))))
+    in_channels = draw(st.integers(1, max(1, min(4, max_input // (height * width)))))
+    batch = draw(st.integers(1, max(1, min(3, max_input // (in_channels * height * width)))))
+    out_channels = draw(st.integers(1, max(1, min(4, max_weight // (in_channels * kh * kw)))))
+    cfg = dict(
+        batch=batch,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        height=height,
+        width=width,
+    )
+    if transposed:
+        output_padding = (draw(st.integers(0, sh - 1)), draw(st.integers(0, sw - 1)))
+        cfg["output_padding"] = output_padding
+        cfg["out_size"] = (
+            (height - 1) * sh - 2 * ph + kh + output_padding[0],
+            (width - 1) * sw - 2 * pw + kw + output_padding[1],
+        )
+    else:
+        cfg["out_size"] = ((height + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1)
+    assume(min(cfg["out_size"]) >= 1)  # the layer refuses these (tested below)
+    return cfg
+
+
+def distinct_values(shape, rng):
+    """Values in [-2, 2), all at least 4 / size apart (no ties, so max-pool stays differentiable)."""
+    size = int(math.prod(shape))
+    return (rng.permutation(size).reshape(shape) * (4.0 / size) - 2.0).astype(np.float64)
