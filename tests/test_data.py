@@ -1,0 +1,123 @@
+"""Datasets: the embedded digits, and the IDX reader on files the tests write themselves."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyae import data
+
+pytest.importorskip("sklearn")
+
+
+def _write_idx(path: Path, array: np.ndarray, *, compress=True, magic=None):
+    header = magic if magic is not None else struct.pack(">HBB", 0, 0x08, array.ndim)
+    raw = header + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def _fake_mnist(root: Path, n_train=30, n_test=10, size=28):
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (n_train, size, size)),
+        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, n_train),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (n_test, size, size)),
+        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, n_test),
+    }
+    for name, array in arrays.items():
+        _write_idx(root / name, array)
+    return arrays
+
+
+def test_digits_are_embedded_scaled_and_split_deterministically():
+    d = data.load_digits()
+    assert d.image_shape == (1, 8, 8) and d.n_features == 64
+    assert (len(d.x_train), len(d.x_val), len(d.x_test)) == (1197, 300, 300)
+    assert d.x_train.dtype == np.float32 and d.x_train.min() == 0 and d.x_train.max() == 1
+    again = data.load_digits()
+    np.testing.assert_array_equal(d.x_val, again.x_val)
+    np.testing.assert_array_equal(d.y_test, again.y_test)
+    assert set(np.unique(d.y_train)) == set(range(10)) and d.flat("test").shape == (300, 64)
+
+
+def test_read_idx_valid_plain_and_gzipped(tmp_path):
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    for compress in (True, False):
+        path = _write_idx(tmp_path / ("a.gz" if compress else "a"), array, compress=compress)
+        np.testing.assert_array_equal(data.read_idx(path, 3), array)
+
+
+def test_read_idx_wrong_magic(tmp_path):
+    path = _write_idx(tmp_path / "bad.gz", np.zeros((2, 2)), magic=b"\x00\x00\x0d\x02")
+    with pytest.raises(data.IDXError, match="bad magic number 0x00000d02"):
+        data.read_idx(path)
+
+
+def test_read_idx_truncated(tmp_path):
+    path = _write_idx(tmp_path / "t", np.zeros((5, 4, 4)), compress=False)
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(data.IDXError, match=r"promises 80 bytes of data for shape \(5, 4, 4\), the file has 73"):
+        data.read_idx(path)
+    gz = _write_idx(tmp_path / "t.gz", np.zeros((5, 4, 4)))
+    gz.write_bytes(gz.read_bytes()[:20])
+    with pytest.raises(data.IDXError, match="cannot read the file"):
+        data.read_idx(gz)
+
+
+def test_read_idx_wrong_rank(tmp_path):
+    path = _write_idx(tmp_path / "labels.gz", np.zeros(5))
+    with pytest.raises(data.IDXError, match="expected 3 dimensions, the header says 1"):
+        data.read_idx(path, 3)
+
+
+def test_load_mnist_from_root_and_from_env(tmp_path, monkeypatch):
+    arrays = _fake_mnist(tmp_path / "files")
+    d = data.load_mnist(tmp_path / "files", n_val=5)
+    assert (len(d.x_train), len(d.x_val), len(d.x_test)) == (25, 5, 10)
+    assert d.x_train.shape[1:] == (1, 28, 28) and d.x_test.dtype == np.float32
+    np.testing.assert_allclose(d.x_test[:, 0], arrays["t10k-images-idx3-ubyte.gz"] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.y_test, arrays["t10k-labels-idx1-ubyte.gz"])
+    monkeypatch.setenv("TINYAE_DATA", str(tmp_path))
+    _fake_mnist(tmp_path / "mnist", n_train=12)
+    assert len(data.load("mnist", n_val=2).x_train) == 10
+
+
+def test_missing_files_say_where_to_put_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYAE_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(data.DatasetUnavailable, match=r"(?s)mnist files not found\. Put train-images-idx3-ubyte.gz"
+                                                      r".*nowhere/mnist.*cache/tinyae/mnist.*download=True"):
+        data.load_mnist()
+
+
+def test_mismatched_label_count(tmp_path):
+    _fake_mnist(tmp_path)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(9))
+    with pytest.raises(data.IDXError, match="10 test images but 9 labels"):
+        data.load_mnist(tmp_path)
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        data.load("cifar")
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
+                    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
+def test_real_fashion_mnist_from_the_debian_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # make sure it is the system copy that is found
+    monkeypatch.delenv("TINYAE_DATA", raising=False)
+    d = data.load_fashion_mnist()
+    assert len(d.x_train) + len(d.x_val) == 60000 and len(d.x_test) == 10000
+    assert d.image_shape == (1, 28, 28) and 0 <= d.x_train.min() and d.x_train.max() <= 1
+    assert np.bincount(d.y_test).tolist() == [1000] * 10  # the test set is balanced
+    assert d.class_names[9] == "Ankle boot"

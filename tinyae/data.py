@@ -1,0 +1,279 @@
+"""Datasets: the embedded default (scikit-learn's 8x8 digits) and real MNIST / Fashion-MNIST,
+plus the corruptions the denoising demos use.
+
+Every loader returns a :class:`Dataset` of float32 images in [0, 1], shaped (N, 1, H, W),
+with integer labels and a fixed train / validation / test split.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "load", "load_digits", "load_fashion_mnist",
+           "load_mnist", "read_idx"]
+
+
+class DatasetUnavailable(FileNotFoundError):
+    """The dataset's files are not on this machine (and were not, or could not be, downloaded)."""
+
+
+class IDXError(ValueError):
+    """An IDX file that is truncated, corrupt, or not the file it should be."""
+
+
+@dataclass
+class Dataset:
+    """Images (N, 1, H, W) float32 in [0, 1] and integer labels, split three ways."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.image_shape))
+
+    def flat(self, split: str) -> np.ndarray:
+        """The images of ``split`` ("train", "val", "test") as (N, H * W) rows."""
+        x = getattr(self, f"x_{split}")
+        return x.reshape(x.shape[0], -1)
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}, image_shape={self.image_shape}, train={len(self.x_train)}, "
+                f"val={len(self.x_val)}, test={len(self.x_test)})")
+
+
+def _split(name, x, y, n_val, n_test, class_names, seed=0) -> Dataset:
+    """A fixed permutation (seed 0), then test, validation and training slices."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    test, val = slice(0, n_test), slice(n_test, n_test + n_val)
+    train = slice(n_test + n_val, None)
+    return Dataset(name, x[train], y[train], x[val], y[val], x[test], y[test], class_names)
+
+
+def load_digits() -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images of 0-9): 1197 train, 300 validation, 300 test.
+
+    Always available offline: the data ship inside scikit-learn. Pixels (0-16) scaled to [0, 1].
+    """
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise DatasetUnavailable(
+            'the digits dataset ships with scikit-learn, which is not installed: pip install "tinyae[demos]"'
+        ) from None
+    bunch = sklearn_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
+    return _split("digits", x, bunch.target.astype(np.int64), 300, 300, tuple(str(d) for d in range(10)))
+
+
+# --------------------------------------------------------------------------- #
+# IDX files (the MNIST format)
+# --------------------------------------------------------------------------- #
+# Header: 2 zero bytes, a type code (0x08 = unsigned byte), the number of dimensions,
+# then one big-endian uint32 per dimension; then the data, row-major.
+_IDX_UBYTE = 0x08
+
+
+def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file (gzipped or not) into a uint8 array, validating its header and size."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise IDXError(f"{path}: cannot read the file (truncated or not gzip?): {exc}") from None
+    if len(raw) < 4:
+        raise IDXError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != _IDX_UBYTE:
+        raise IDXError(
+            f"{path}: bad magic number 0x{raw[:4].hex()}: expected 0x0000 08 0N (unsigned bytes, N dimensions)"
+        )
+    if expected_ndim is not None and ndim != expected_ndim:
+        raise IDXError(f"{path}: expected {expected_ndim} dimensions, the header says {ndim}")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise IDXError(f"{path}: truncated header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    size = int(np.prod(shape))
+    if len(raw) - header != size:
+        raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
+                       f"{len(raw) - header} (truncated or corrupt)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+# Well-known mirrors and the SHA-256 of each file as served there (the values torchvision,
+# tensorflow-datasets and others pin); checked on download only. Debian's fashion-mnist package
+# re-compresses the files, so its .gz bytes differ; their contents are validated by read_idx.
+_SOURCES = {
+    "mnist": {
+        "mirrors": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                    "https://storage.googleapis.com/cvdf-datasets/mnist/"],
+        "sha256": {
+            "train_images": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train_labels": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "test_images": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "test_labels": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        },
+        "system_dirs": [],
+        "class_names": tuple(str(d) for d in range(10)),
+    },
+    "fashion-mnist": {
+        "mirrors": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+        "sha256": {
+            "train_images": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            "train_labels": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "test_images": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "test_labels": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        },
+        "system_dirs": ["/usr/share/datasets/fashion-mnist"],  # Debian: apt-get install dataset-fashion-mnist
+        "class_names": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                        "Bag", "Ankle boot"),
+    },
+}
+
+
+def cache_dir() -> Path:
+    """Where downloads go: $XDG_CACHE_HOME/tinyae (default ~/.cache/tinyae)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tinyae"
+
+
+def _candidate_dirs(name: str, root: str | os.PathLike | None) -> list[Path]:
+    """The search order: an explicit root, $TINYAE_DATA, the cache, then system locations."""
+    dirs = []
+    if root is not None:
+        dirs += [Path(root), Path(root) / name]
+    if os.environ.get("TINYAE_DATA"):
+        dirs += [Path(os.environ["TINYAE_DATA"]) / name, Path(os.environ["TINYAE_DATA"])]
+    dirs.append(cache_dir() / name)
+    dirs += [Path(d) for d in _SOURCES[name]["system_dirs"]]
+    return dirs
+
+
+def _find(name: str, root) -> Path | None:
+    for d in _candidate_dirs(name, root):
+        if all((d / f).is_file() for f in _FILES.values()):
+            return d
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(name: str) -> Path:
+    """Fetch the four files into the cache, verifying SHA-256, each written atomically."""
+    from tqdm.auto import tqdm
+
+    target = cache_dir() / name
+    target.mkdir(parents=True, exist_ok=True)
+    source = _SOURCES[name]
+    for key, filename in _FILES.items():
+        path = target / filename
+        if path.is_file() and _sha256(path) == source["sha256"][key]:
+            continue
+        errors = []
+        for mirror in source["mirrors"]:
+            fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")
+            try:
+                with urllib.request.urlopen(mirror + filename, timeout=30) as response, os.fdopen(fd, "wb") as out:
+                    total = int(response.headers.get("Content-Length") or 0) or None
+                    with tqdm(total=total, unit="B", unit_scale=True, desc=filename, leave=False) as bar:
+                        for chunk in iter(lambda: response.read(1 << 16), b""):
+                            out.write(chunk)
+                            bar.update(len(chunk))
+                if _sha256(Path(tmp)) != source["sha256"][key]:
+                    raise IDXError(f"SHA-256 mismatch for {mirror + filename}")
+                shutil.move(tmp, path)
+                break
+            except Exception as exc:  # try the next mirror
+                errors.append(f"{mirror}: {exc}")
+                Path(tmp).unlink(missing_ok=True)
+        else:
+            raise DatasetUnavailable(f"could not download {filename}: " + "; ".join(errors))
+    return target
+
+
+def _load_idx_dataset(name: str, root, download: bool, n_val: int) -> Dataset:
+    where = _find(name, root)
+    if where is None and download:
+        where = _download(name)
+    if where is None:
+        searched = "\n  ".join(str(d) for d in _candidate_dirs(name, root))
+        hint = " or apt-get install dataset-fashion-mnist" if name == "fashion-mnist" else ""
+        raise DatasetUnavailable(
+            f"{name} files not found. Put {', '.join(_FILES.values())} in one of:\n  {searched}\n"
+            f"(or set TINYAE_DATA, pass root=..., use download=True where there is a network{hint})"
+        )
+    images = {s: read_idx(where / _FILES[f"{s}_images"], 3) for s in ("train", "test")}
+    labels = {s: read_idx(where / _FILES[f"{s}_labels"], 1) for s in ("train", "test")}
+    for s in ("train", "test"):
+        if len(images[s]) != len(labels[s]):
+            raise IDXError(f"{where}: {len(images[s])} {s} images but {len(labels[s])} labels")
+    x_train = (images["train"].astype(np.float32) / 255.0)[:, None]
+    x_test = (images["test"].astype(np.float32) / 255.0)[:, None]
+    y_train, y_test = labels["train"].astype(np.int64), labels["test"].astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(x_train))  # a fixed validation split from training
+    val, train = order[:n_val], order[n_val:]
+    return Dataset(name, x_train[train], y_train[train], x_train[val], y_train[val], x_test, y_test,
+                   _SOURCES[name]["class_names"])
+
+
+def load_mnist(root: str | os.PathLike | None = None, *, download: bool = False, n_val: int = 5000) -> Dataset:
+    """MNIST from IDX files: 60000 training images (less ``n_val`` for validation) and 10000 test.
+
+    Looks in ``root``, ``$TINYAE_DATA``, and the cache (:func:`cache_dir`); with ``download=True``
+    fetches missing files from the well-known mirrors (SHA-256 checked). Offline and absent:
+    :class:`DatasetUnavailable` says where to put the files.
+    """
+    return _load_idx_dataset("mnist", root, download, n_val)
+
+
+def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = False,
+                       n_val: int = 5000) -> Dataset:
+    """Fashion-MNIST, as :func:`load_mnist`; also found where Debian's ``dataset-fashion-mnist``
+    package puts it (/usr/share/datasets/fashion-mnist)."""
+    return _load_idx_dataset("fashion-mnist", root, download, n_val)
+
+
+DATASETS = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+
+
+def load(name: str, **kw) -> Dataset:
+    """A dataset by name: "digits" (the default everywhere), "mnist" or "fashion-mnist"."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+    return DATASETS[name](**kw)
