@@ -7,7 +7,7 @@ Every public name is importable from here::
     ae.gradcheck.check_module(ae.Dense(3, 2), x)
 """
 
-from . import backend, gradcheck
+from . import backend, gradcheck, io
 from .backend import (
     BackendUnavailable,
     array_module,
@@ -19,6 +19,7 @@ from .backend import (
     use_backend,
 )
 from .gradcheck import GradientCheckError, check_module
+from .io import CheckpointError, load, save
 from .layers import (
     Conv2D,
     ConvTranspose2D,
@@ -33,14 +34,50 @@ from .layers import (
     Tanh,
     Upsample2D,
 )
-from .losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, gaussian_kl
+from .losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, gaussian_kl, kl_sparsity, l1_penalty
+from .models import (
+    VAE,
+    Autoencoder,
+    ConditionalVAE,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    conv_autoencoder,
+    conv_vae,
+    mlp_autoencoder,
+    mlp_vae,
+    stacked_autoencoder,
+)
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adam, CosineAnnealingLR, LRScheduler, Optimizer, ReduceLROnPlateau, StepLR
+from .train import History, TrainingDiverged, fit, map_batches, pretrain_layerwise
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "VAE",
+    "Autoencoder",
+    "CheckpointError",
+    "ConditionalVAE",
+    "ContractiveAutoencoder",
+    "DenoisingAutoencoder",
+    "History",
+    "SparseAutoencoder",
+    "TrainingDiverged",
+    "conv_autoencoder",
+    "conv_vae",
+    "fit",
+    "io",
+    "kl_sparsity",
+    "l1_penalty",
+    "load",
+    "map_batches",
+    "mlp_autoencoder",
+    "mlp_vae",
+    "pretrain_layerwise",
+    "save",
+    "stacked_autoencoder",
     "Adam",
     "BCELoss",
     "BCEWithLogitsLoss",

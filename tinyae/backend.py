@@ -41,6 +41,7 @@ __all__ = [
     "BackendUnavailable",
     "array_module",
     "backend_of",
+    "device_of",
     "get_backend",
     "host_rng",
     "init_array",
@@ -167,6 +168,11 @@ def array_module(*arrays: Any) -> ModuleType:
     common array-API subset, so the same code runs on every backend.
     """
     return array_api_compat.array_namespace(*arrays)
+
+
+def device_of(array: Any) -> Any:
+    """The device an array lives on, to create new arrays beside it: ``xp.zeros(..., device=device_of(x))``."""
+    return array_api_compat.device(array)
 
 
 def backend_of(array: Any) -> str:

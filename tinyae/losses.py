@@ -171,3 +171,41 @@ def _safe_log(xp: Any, p: Any) -> Any:
 
 def _count_nonfinite(xp: Any, a: Any) -> int:
     return int(xp.sum(xp.astype(~xp.isfinite(a), xp.int64)))
+
+
+# --------------------------------------------------------------------------- #
+# Penalties on code activations h of shape (N, k): each returns (value, dP/dh).
+# Like gaussian_kl, they are summed over units and averaged over the batch.
+# --------------------------------------------------------------------------- #
+def l1_penalty(h: Any) -> tuple[float, Any]:
+    r"""L1 sparsity: P = (1/N) sum_n sum_j |h_nj|;  dP/dh_nj = sign(h_nj) / N (0 at h = 0)."""
+    xp = check_float_array("l1_penalty", h, ndim=2, what="code")
+    n = h.shape[0]
+    return float(xp.sum(xp.abs(h))) / n, xp.sign(h) * (1.0 / n)
+
+
+def kl_sparsity(h: Any, target: float) -> tuple[float, Any]:
+    r"""Ng's sparsity penalty on mean activations in (0, 1) (a sigmoid code):
+
+        rho_hat_j = (1/N) sum_n h_nj                     mean activation of unit j
+        P = sum_j KL(rho || rho_hat_j)
+          = sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))]
+        dP/dh_nj = (1/N) (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))
+
+    (every sample's h_nj enters rho_hat_j with weight 1/N, hence the 1/N.)
+    """
+    owner = "kl_sparsity"
+    xp = check_float_array(owner, h, ndim=2, what="code")
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"{owner}: the target activation rho must be in (0, 1), got {target!r}")
+    rho_hat = xp.mean(h, axis=0)
+    if float(xp.min(rho_hat)) <= 0.0 or float(xp.max(rho_hat)) >= 1.0:
+        raise ValueError(
+            f"{owner}: expected mean code activations strictly inside (0, 1) (use a Sigmoid code layer), "
+            f"got a range of [{float(xp.min(rho_hat)):.3g}, {float(xp.max(rho_hat)):.3g}]"
+        )
+    rho = target
+    value = float(xp.sum(rho * xp.log(rho / rho_hat) + (1.0 - rho) * xp.log((1.0 - rho) / (1.0 - rho_hat))))
+    per_unit = -rho / rho_hat + (1.0 - rho) / (1.0 - rho_hat)  # shape (k,), broadcast over the batch
+    grad = xp.broadcast_to(per_unit * (1.0 / h.shape[0]), tuple(h.shape))
+    return value, grad

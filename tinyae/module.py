@@ -169,16 +169,22 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: keys do not match; "
                 f"missing {missing or 'none'}, unexpected {unexpected or 'none'}"
             )
+        converted = {}
         for name, p in own.items():
-            seen = tuple(np.shape(backend.to_numpy(state[name])))
-            if seen != p.shape:
+            value = np.asarray(backend.to_numpy(state[name]))
+            if tuple(value.shape) != p.shape:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: parameter {name!r} expected shape "
-                    f"{p.shape}, got {seen}"
+                    f"{p.shape}, got {tuple(value.shape)}"
                 )
-        for name, p in own.items():
-            host = np.array(backend.to_numpy(state[name]), dtype=backend.numpy_dtype(p.data))
-            p.data = backend.to_backend(host, backend.backend_of(p.data))
+            if not np.issubdtype(value.dtype, np.floating):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: parameter {name!r} expected floating-point "
+                    f"values, got dtype {value.dtype}"
+                )
+            converted[name] = value.astype(backend.numpy_dtype(p.data), copy=True)
+        for name, p in own.items():  # all checked: now write
+            p.data = backend.to_backend(converted[name], backend.backend_of(p.data))
             p.zero_grad()
 
     # -- display ------------------------------------------------------------- #

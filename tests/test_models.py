@@ -1,0 +1,195 @@
+"""The autoencoder family: end-to-end gradient checks of every objective, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinyae as ae
+from tinyae import strategies as ts
+from tinyae.gradcheck import check_model, compare_gradients, numerical_gradient
+
+
+def _enc(d, k, act=ae.Sigmoid):
+    return ae.Sequential(ae.Dense(d, k), act())
+
+
+def _dec(k, d):
+    return ae.Sequential(ae.Dense(k, d), ae.Sigmoid())
+
+
+def _data(shape, seed=0):
+    return ae.to_backend(np.random.default_rng(seed).uniform(0.05, 0.95, shape))
+
+
+MODELS = {
+    "ae-mse": lambda: ae.Autoencoder(_enc(5, 3, ae.Tanh), _dec(3, 5), "mse"),
+    "ae-bce": lambda: ae.Autoencoder(_enc(5, 3, ae.Tanh), _dec(3, 5), "bce"),
+    "denoising-gaussian": lambda: ae.DenoisingAutoencoder(_enc(5, 3), _dec(3, 5), noise="gaussian", noise_level=0.2),
+    "denoising-masking": lambda: ae.DenoisingAutoencoder(_enc(5, 3), _dec(3, 5), noise="masking", noise_level=0.4),
+    "denoising-salt-pepper": lambda: ae.DenoisingAutoencoder(_enc(5, 3), _dec(3, 5), noise="salt_pepper",
+                                                             noise_level=0.4),
+    "sparse-l1": lambda: ae.SparseAutoencoder(ae.Sequential(ae.Dense(5, 3)), _dec(3, 5), penalty="l1", weight=0.3),
+    "sparse-kl": lambda: ae.SparseAutoencoder(_enc(5, 3), _dec(3, 5), penalty="kl", weight=0.5, target=0.1),
+    "contractive": lambda: ae.ContractiveAutoencoder(_enc(5, 3), _dec(3, 5), weight=0.7),
+    "vae-bce": lambda: ae.mlp_vae([5, 4], 2),
+    "vae-mse-beta": lambda: ae.mlp_vae([5, 4], 2, reconstruction="mse", beta=4.0, activation="tanh"),
+    "vae-logvar-clip": lambda: ae.mlp_vae([5, 4], 2, logvar_clip=0.05, activation="tanh"),
+    "conv-ae": lambda: ae.conv_autoencoder((1, 5, 4), channels=(2,), loss="mse"),
+    "conv-ae-code": lambda: ae.conv_autoencoder((1, 4, 4), channels=(2,), code_dim=2),
+    "conv-vae": lambda: ae.conv_vae((1, 4, 4), channels=(2,), latent_dim=2),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forward_backward_gradients(backend_name, name):
+    """The whole objective's gradient, every parameter, float64, fixed noise (tolerance 1e-6)."""
+    model = MODELS[name]()
+    shape = (3, 1, 5, 4) if name == "conv-ae" else (3, 1, 4, 4) if name.startswith("conv") else (3, 5)
+    check_model(model, _data(shape))
+
+
+def test_conditional_vae_gradients(backend_name):
+    model = ae.ConditionalVAE(ae.Sequential(ae.Dense(5 + 3, 4), ae.Tanh(), ae.Dense(4, 4)),
+                              ae.Sequential(ae.Dense(2 + 3, 4), ae.Tanh(), ae.Dense(4, 5)), latent_dim=2, num_classes=3)
+    check_model(model, _data((4, 5)), labels=np.array([0, 2, 1, 2]))
+
+
+def test_vae_uses_the_given_eps(backend_name):
+    model = ae.mlp_vae([5, 4], 2)
+    x = _data((3, 5))
+    eps = ae.to_backend(np.zeros((3, 2)), dtype=np.float32)
+    x32 = ae.to_backend(x, dtype=np.float32)
+    with_zero_noise = model.evaluate(x32, eps=eps)
+    assert model.evaluate(x32, eps=eps) == with_zero_noise  # deterministic given eps
+    report = check_model(model, x, eps=ae.to_backend(np.random.default_rng(1).standard_normal((3, 2))))
+    assert report.passed
+
+
+# --------------------------------------------------------------------------- #
+# The penalties alone
+# --------------------------------------------------------------------------- #
+@given(batch=ts.batch_sizes, units=ts.feature_sizes, rho=st.floats(0.05, 0.5), data=st.data())
+def test_kl_sparsity_gradient(backend_name, batch, units, rho, data):
+    h = ae.to_backend(data.draw(ts.probabilities((batch, units), 0.05, 0.95)))
+    _, grad = ae.kl_sparsity(h, rho)
+    check = compare_gradients("h", grad, numerical_gradient(lambda v: ae.kl_sparsity(v, rho)[0], h))
+    assert check.passed, str(check)
+
+
+@given(batch=ts.batch_sizes, units=ts.feature_sizes, data=st.data())
+def test_l1_penalty_gradient(backend_name, batch, units, data):
+    h = ae.to_backend(data.draw(ts.arrays((batch, units), min_magnitude=0.1)))
+    _, grad = ae.l1_penalty(h)
+    check = compare_gradients("h", grad, numerical_gradient(lambda v: ae.l1_penalty(v)[0], h))
+    assert check.passed, str(check)
+
+
+@given(batch=ts.batch_sizes, d=ts.feature_sizes, k=ts.feature_sizes, data=st.data())
+def test_contractive_penalty_gradient(backend_name, batch, d, k, data):
+    """dC/dW through both paths (the weight norms and the code) against finite differences."""
+    model = ae.ContractiveAutoencoder(_enc(d, k), _dec(k, d), weight=1.0)
+    x = ae.to_backend(data.draw(ts.arrays((batch, d))))
+    dense = model.encoder[0]
+    dense.weight.data = ae.to_backend(dense.weight.data, dtype=np.float64)
+    dense.bias.data = ae.to_backend(dense.bias.data, dtype=np.float64)
+
+    def penalty(w):
+        dense.weight.data = w
+        return model.contractive_penalty(model.encoder(x))[0]
+
+    w0 = dense.weight.data
+    numerical = numerical_gradient(penalty, w0)
+    dense.weight.data = w0
+    dense.weight.zero_grad()
+    _, grad_h, grad_w = model.contractive_penalty(model.encoder(x))
+    model.encoder.backward(grad_h)
+    check = compare_gradients("weight", dense.weight.grad + grad_w, numerical)
+    assert check.passed, str(check)
+
+
+def test_contractive_penalty_equals_the_jacobian_norm():
+    """C = mean over samples of ||dh/dx||_F^2, the Jacobian computed by finite differences."""
+    model = ae.ContractiveAutoencoder(_enc(4, 3), _dec(3, 4))
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 4))
+    jac_norms = []
+    for row in x:
+        jac = np.stack([(model.encode(row[None] + 1e-6 * e) - model.encode(row[None] - 1e-6 * e))[0] / 2e-6
+                        for e in np.eye(4)])
+        jac_norms.append(np.sum(jac**2))
+    value = model.contractive_penalty(model.encode(x))[0]
+    assert value == pytest.approx(np.mean(jac_norms), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- #
+# Behaviour and errors
+# --------------------------------------------------------------------------- #
+def test_denoising_corrupts_only_in_training():
+    ae.seed(0)
+    model = ae.DenoisingAutoencoder(_enc(50, 4), _dec(4, 50), noise="masking", noise_level=0.5)
+    x = np.full((40, 50), 0.5, dtype=np.float32)
+    corrupted = model.corrupt(x)
+    assert abs(float(np.mean(corrupted == 0)) - 0.5) < 0.05
+    salt_pepper = ae.DenoisingAutoencoder(_enc(50, 4), _dec(4, 50), noise="salt_pepper", noise_level=0.2).corrupt(x)
+    assert abs(float(np.mean(salt_pepper == 1)) - 0.1) < 0.03 and abs(float(np.mean(salt_pepper == 0)) - 0.1) < 0.03
+    gaussian = ae.DenoisingAutoencoder(_enc(50, 4), _dec(4, 50), noise_level=2.0).corrupt(x)
+    assert gaussian.min() >= 0 and gaussian.max() <= 1  # clipped to the data range
+    model.eval()
+    assert model.evaluate(x) == ae.Autoencoder(model.encoder, model.decoder, "mse").evaluate(x)
+
+
+def test_vae_sample_and_decode_are_probabilities(backend_name):
+    model = ae.mlp_vae([6, 5], 3)
+    samples = ae.to_numpy(model.sample(7))
+    assert samples.shape == (7, 6) and samples.min() >= 0 and samples.max() <= 1
+    mu, logvar = model.encode(ae.to_backend(np.ones((2, 6), dtype=np.float32)))
+    assert tuple(mu.shape) == tuple(logvar.shape) == (2, 3)
+
+
+def test_conditional_vae_generates_the_chosen_class():
+    model = ae.ConditionalVAE(_enc(6 + 4, 4), ae.Sequential(ae.Dense(2 + 4, 6)), 2, 4)
+    assert ae.to_numpy(model.sample(5, labels=3)).shape == (5, 6)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got \[0, 7\]"):
+        model.sample(2, labels=[0, 7])
+    with pytest.raises(ValueError, match="labels are required"):
+        model.forward_backward(np.ones((2, 6), dtype=np.float32))
+
+
+def test_builders_restore_the_input_shape():
+    for shape in [(1, 28, 28), (1, 8, 8), (2, 7, 9)]:
+        model = ae.conv_autoencoder(shape)
+        x = np.zeros((2, *shape), dtype=np.float32)
+        assert model(x).shape == x.shape
+    mlp = ae.mlp_autoencoder([64, 16, 2], input_shape=(1, 8, 8))
+    assert mlp(np.zeros((3, 1, 8, 8), dtype=np.float32)).shape == (3, 1, 8, 8)
+    assert mlp.encode(np.zeros((3, 1, 8, 8), dtype=np.float32)).shape == (3, 2)
+    assert [type(m).__name__ for m in ae.mlp_autoencoder([784, 128, 64, 32]).encoder] == [
+        "Dense", "ReLU", "Dense", "ReLU", "Dense"]
+    vae = ae.conv_vae((1, 8, 8), latent_dim=3)
+    assert vae.reconstruct(np.zeros((2, 1, 8, 8), dtype=np.float32)).shape == (2, 1, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: ae.Autoencoder(_enc(2, 1), _dec(1, 2), loss="l2"), ValueError, "loss must be one of"),
+        (lambda: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), noise="blur"), ValueError, "noise must be one of"),
+        (lambda: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), noise="masking", noise_level=1.5), ValueError,
+         "noise_level"),
+        (lambda: ae.ContractiveAutoencoder(ae.Sequential(ae.Dense(2, 1), ae.ReLU()), _dec(1, 2)), ValueError,
+         r"must be Sequential\(Dense\(d, k\), Sigmoid\(\)\)"),
+        (lambda: ae.mlp_autoencoder([784, 32], input_shape=(1, 8, 8)), ValueError, "sizes\\[0\\] = 784 must equal"),
+        (lambda: ae.VAE(_enc(4, 3), _dec(2, 4), 2).forward_backward(np.ones((1, 4), dtype=np.float32)), ValueError,
+         r"expected the encoder to output \(N, 4\).*got \(1, 3\)"),
+        (lambda: ae.mlp_vae([4, 3], 2).backward(None), NotImplementedError, "use forward_backward"),
+        (lambda: ae.SparseAutoencoder(_enc(2, 2, ae.Tanh), _dec(2, 2), penalty="kl").forward_backward(
+            -np.ones((3, 2), dtype=np.float32) * 5), ValueError, r"strictly inside \(0, 1\)"),
+    ],
+)
+def test_model_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()

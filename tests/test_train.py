@@ -1,0 +1,175 @@
+"""fit(): every model really learns on real data; early stopping, the NaN guard, schedules, callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyae as ae
+
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8x8 digits in [0, 1]: 1500 for training, the rest for validation."""
+    data = sklearn_datasets.load_digits()
+    x = (data.data / 16.0).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(x))
+    x, y = x[order], data.target[order]
+    return x[:1500], x[1500:], y[:1500], y[1500:]
+
+
+def _mean_image_mse(x_train, x_val):
+    return float(np.mean((x_val - x_train.mean(axis=0)) ** 2))
+
+
+LEARNERS = {
+    "autoencoder": (lambda: ae.mlp_autoencoder([64, 32, 8], loss="mse"), 8, 3e-3),
+    "denoising": (lambda: ae.DenoisingAutoencoder(*_parts([64, 32, 8]), noise="gaussian", noise_level=0.2), 8, 3e-3),
+    "sparse": (lambda: ae.SparseAutoencoder(*_parts([64, 32, 16]), penalty="l1", weight=1e-3), 8, 3e-3),
+    "contractive": (lambda: ae.ContractiveAutoencoder(ae.Sequential(ae.Dense(64, 16, init="xavier"), ae.Sigmoid()),
+                                                      ae.Sequential(ae.Dense(16, 64)), weight=0.01), 15, 1e-2),
+    "conv": (lambda: ae.conv_autoencoder((1, 8, 8), channels=(8, 16), loss="mse"), 6, 3e-3),
+}
+
+
+def _parts(sizes):
+    model = ae.mlp_autoencoder(sizes, loss="mse")
+    return model.encoder, model.decoder
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_deterministic_autoencoders_learn_digits(digits, name):
+    """Validation reconstruction falls well below its first epoch and below the mean-image baseline."""
+    x_train, x_val, _, _ = digits
+    make, epochs, lr = LEARNERS[name]
+    if name == "conv":
+        x_train, x_val = x_train.reshape(-1, 1, 8, 8), x_val.reshape(-1, 1, 8, 8)
+    ae.seed(0)
+    model = make()
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=lr), x_train, x_val, epochs=epochs, batch_size=32,
+                     progress=False)
+    val = history["val_reconstruction"]
+    baseline = _mean_image_mse(x_train, x_val)
+    assert val[-1] < 0.7 * val[0] and val[-1] < 0.6 * baseline, (val, baseline)
+
+
+def test_vae_learns_digits(digits):
+    x_train, x_val, _, _ = digits
+    ae.seed(0)
+    model = ae.mlp_vae([64, 64], 4)
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=3e-3), x_train, x_val, epochs=15, batch_size=32,
+                     progress=False)
+    assert history["val_loss"][-1] < 0.85 * history["val_loss"][0]
+    assert all(kl > 0 for kl in history["kl"])
+    recon = ae.to_numpy(model.reconstruct(x_val))
+    # compare like with like: the VAE's summed-over-pixels error against the mean image's
+    assert np.mean((recon - x_val) ** 2) < 0.7 * _mean_image_mse(x_train, x_val)
+    samples = ae.to_numpy(model.sample(20))
+    assert samples.min() >= 0 and samples.max() <= 1
+
+
+def test_conditional_vae_learns_and_uses_labels(digits):
+    x_train, x_val, y_train, y_val = digits
+    ae.seed(0)
+    model = ae.ConditionalVAE(ae.Sequential(ae.Dense(64 + 10, 64), ae.ReLU(), ae.Dense(64, 8)),
+                              ae.Sequential(ae.Dense(4 + 10, 64), ae.ReLU(), ae.Dense(64, 64)), 4, 10)
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=3e-3), x_train, x_val, labels=y_train,
+                     val_labels=y_val, epochs=15, batch_size=32, progress=False)
+    assert history["val_loss"][-1] < 0.85 * history["val_loss"][0]
+    # samples of class c resemble the mean image of class c more than that of any other class
+    means = np.stack([x_train[y_train == c].mean(axis=0) for c in range(10)])
+    hits = 0
+    for c in range(10):
+        sample_mean = ae.to_numpy(model.sample(50, labels=c)).mean(axis=0)
+        hits += int(np.argmin(np.sum((means - sample_mean) ** 2, axis=1)) == c)
+    assert hits >= 8, hits
+
+
+def test_stacked_pretraining_then_fine_tuning(digits):
+    x_train, x_val, _, _ = digits
+    ae.seed(0)
+    model = ae.stacked_autoencoder([64, 32, 16], loss="mse", activation="sigmoid")
+    histories = ae.pretrain_layerwise(model, x_train, epochs=3, lr=1e-2, progress=False)
+    assert len(histories) == 2 and all(h["loss"][-1] < h["loss"][0] for h in histories)
+    pretrained = model.evaluate(x_val)["reconstruction"]
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=3e-3), x_train, x_val, epochs=5, progress=False)
+    assert history["val_reconstruction"][-1] < pretrained < _mean_image_mse(x_train, x_val)
+
+
+def test_same_seed_same_history(digits):
+    x_train, x_val, _, _ = digits
+    runs = []
+    for _ in range(2):
+        ae.seed(3)
+        model = ae.DenoisingAutoencoder(*_parts([64, 16]), noise="masking")
+        runs.append(ae.fit(model, ae.Adam(model.parameters()), x_train[:300], x_val, epochs=2, progress=False))
+    assert runs[0]["loss"] == runs[1]["loss"] and runs[0]["val_loss"] == runs[1]["val_loss"]
+
+
+def test_early_stopping_restores_the_best_weights(digits):
+    x_train, x_val, _, _ = digits
+    ae.seed(0)
+    model = ae.mlp_autoencoder([64, 16], loss="mse")
+    snapshots = []
+
+    def remember_then_sabotage(epoch, history, m):
+        snapshots.append(m.state_dict())
+        if epoch == 3:  # wreck the weights: the next epochs start far worse than epoch 3 ended
+            for p in m.parameters():
+                p.data = p.data + np.float32(3.0) * np.random.default_rng(epoch).standard_normal(p.shape, np.float32)
+
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=1e-3), x_train, x_val, epochs=30,
+                     early_stopping=2, callbacks=[remember_then_sabotage], progress=False)
+    assert history.stopped_early and history.epochs == 6  # epochs 4 and 5 fail to beat epoch 3
+    assert history.best_epoch == 3 and history["val_loss"][3] == min(history["val_loss"])
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[3][name])
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_nan_guard_fires_and_keeps_the_last_good_weights(digits):
+    x_train, _, _, _ = digits
+    ae.seed(0)
+    model = ae.mlp_autoencoder([64, 32, 8], loss="mse")
+    before = model.state_dict()
+    with pytest.raises(ae.TrainingDiverged, match=r"diverged in epoch 0.*Lower the learning rate \(now 1e\+06\)"):
+        ae.fit(model, ae.SGD(model.parameters(), lr=1e6), x_train, epochs=3, progress=False)
+    for name, value in model.state_dict().items():
+        assert np.all(np.isfinite(value))
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_schedulers_callbacks_and_history_keys(digits):
+    x_train, x_val, _, _ = digits
+    model = ae.mlp_autoencoder([64, 8], loss="mse")
+    opt = ae.Adam(model.parameters(), lr=1e-2)
+    seen = []
+    history = ae.fit(model, opt, x_train[:200], x_val, epochs=4, scheduler=ae.StepLR(opt, 2, 0.5),
+                     callbacks=[lambda epoch, h, m: seen.append((epoch, h.epochs))], progress=False)
+    assert history["lr"] == [1e-2, 1e-2, 5e-3, 5e-3]  # the lr each epoch trained with; halved every 2 epochs
+    assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert {"loss", "reconstruction", "val_loss", "val_reconstruction", "lr", "time"} <= set(history)
+    plateau = ae.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    ae.fit(model, opt, x_train[:200], epochs=2, scheduler=plateau, progress=False)  # steps with the train loss
+
+
+def test_fit_trains_on_the_strict_backend(digits):
+    x_train, _, _, _ = digits
+    with ae.use_backend("strict"):
+        ae.seed(0)
+        model = ae.mlp_autoencoder([64, 16], loss="bce")
+        history = ae.fit(model, ae.Adam(model.parameters(), lr=1e-2), x_train[:400], epochs=3, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_fit_errors():
+    model = ae.mlp_autoencoder([4, 2])
+    opt = ae.Adam(model.parameters())
+    with pytest.raises(ValueError, match="epochs and batch_size must be >= 1"):
+        ae.fit(model, opt, np.zeros((3, 4)), epochs=0)
+    with pytest.raises(ValueError, match="labels must have one entry per sample"):
+        ae.fit(model, opt, np.zeros((3, 4)), labels=np.zeros(2), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="at least one sample"):
+        ae.fit(model, opt, np.zeros((0, 4)), epochs=1)

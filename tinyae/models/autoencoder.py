@@ -1,0 +1,220 @@
+"""Deterministic autoencoders: plain, denoising, sparse and contractive.
+
+Every model computes its whole objective and its gradient in one readable method,
+``_objective``; ``forward_backward`` runs it with the backward pass (gradients are
+accumulated into the parameters), ``evaluate`` without. Both return the loss
+terms as Python floats: ``"loss"`` always, and ``"reconstruction"``, ``"sparsity"``,
+``"contractive"`` ... as they apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend
+from ..layers import Dense, Sigmoid
+from ..losses import BCELoss, MSELoss, kl_sparsity, l1_penalty
+from ..module import Module, Sequential
+from ..validation import check_float_array
+
+RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
+
+
+class Autoencoder(Module):
+    r"""x -> encoder -> code h -> decoder -> reconstruction x_hat; minimise L(x_hat, x).
+
+    ``loss="mse"``: L = mean (x_hat - x)^2 over all elements.
+    ``loss="bce"``: binary cross-entropy on a decoder that ends in a Sigmoid (data in [0, 1]).
+    Undercomplete or overcomplete is decided by the sizes of the encoder and decoder.
+
+    Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh).
+    """
+
+    def __init__(self, encoder: Module, decoder: Module, loss: str = "mse") -> None:
+        super().__init__()
+        if loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"{type(self).__name__}: loss must be one of {sorted(RECONSTRUCTION_LOSSES)}, got {loss!r}"
+            )
+        self.encoder = encoder
+        self.decoder = decoder
+        self.loss_name = loss
+        self.loss = RECONSTRUCTION_LOSSES[loss]()
+
+    # -- the network ---------------------------------------------------------- #
+    def encode(self, x: Any) -> Any:
+        return self.encoder(x)
+
+    def decode(self, h: Any) -> Any:
+        return self.decoder(h)
+
+    def forward(self, x: Any) -> Any:
+        return self.decoder(self.encoder(x))
+
+    def backward(self, grad_out: Any) -> Any:
+        return self.encoder.backward(self.decoder.backward(grad_out))
+
+    def reconstruct(self, x: Any) -> Any:
+        return self.forward(x)
+
+    # -- the objective ---------------------------------------------------------- #
+    def forward_backward(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
+        """One forward and one backward pass of the whole objective; returns its terms."""
+        return self._objective(x, x if target is None else target, backward=True, **kw)
+
+    def evaluate(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
+        """The objective's terms, without a backward pass (for validation)."""
+        return self._objective(x, x if target is None else target, backward=False, **kw)
+
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+        x_hat = self.forward(x)
+        rec = self.loss(x_hat, target)
+        if backward:
+            self.backward(self.loss.backward())
+        return {"loss": rec, "reconstruction": rec}
+
+
+NOISES = ("gaussian", "masking", "salt_pepper")
+
+
+class DenoisingAutoencoder(Autoencoder):
+    r"""Reconstruct the clean x from a corrupted x~ (in training only): minimise L(g(f(x~)), x).
+
+    ``noise="gaussian"``: x~ = x + sigma eps, eps ~ N(0, 1), sigma = ``noise_level``, then clipped
+    to ``clip`` (the data range; default [0, 1], None for no clipping).
+    ``noise="masking"``: each input set to 0 with probability ``noise_level``.
+    ``noise="salt_pepper"``: each input set, with probability ``noise_level``, to 0 or 1 (even odds).
+
+    The corruption is not differentiated: it only changes the input the encoder sees.
+    In eval mode (``model.eval()``) there is no corruption.
+    """
+
+    def __init__(
+        self,
+        encoder: Module,
+        decoder: Module,
+        loss: str = "mse",
+        noise: str = "gaussian",
+        noise_level: float = 0.3,
+        clip: tuple[float, float] | None = (0.0, 1.0),
+    ) -> None:
+        super().__init__(encoder, decoder, loss)
+        if noise not in NOISES:
+            raise ValueError(f"DenoisingAutoencoder: noise must be one of {NOISES}, got {noise!r}")
+        if noise_level < 0 or (noise != "gaussian" and noise_level > 1):
+            raise ValueError(
+                f"DenoisingAutoencoder: noise_level must be >= 0 (a probability in [0, 1] for {noise!r}), "
+                f"got {noise_level!r}"
+            )
+        self.noise, self.noise_level, self.clip = noise, float(noise_level), clip
+
+    def corrupt(self, x: Any) -> Any:
+        """A corrupted copy of x, with noise from the backend's generator."""
+        xp = check_float_array(self, x)
+        level = self.noise_level
+        if self.noise == "gaussian":
+            noisy = x + level * backend.normal(tuple(x.shape), like=x)
+            return noisy if self.clip is None else xp.clip(noisy, self.clip[0], self.clip[1])
+        u = backend.uniform(tuple(x.shape), like=x)
+        if self.noise == "masking":
+            return x * xp.astype(u >= level, x.dtype)
+        # salt and pepper: u < level/2 -> 0, level/2 <= u < level -> 1, else unchanged
+        pepper, salt = u < level / 2, (u >= level / 2) & (u < level)
+        return xp.where(salt, 1.0, xp.where(pepper, 0.0, x))
+
+    def _objective(self, x: Any, target: Any, backward: bool, corrupted: Any = None) -> dict[str, float]:
+        """``corrupted`` fixes x~ (e.g. for a gradient check); by default it is drawn in training."""
+        if corrupted is None:
+            corrupted = self.corrupt(x) if self.training else x
+        return super()._objective(corrupted, target, backward)
+
+
+class SparseAutoencoder(Autoencoder):
+    r"""An autoencoder with a sparsity penalty on its code h = f(x): L(g(h), x) + weight * P(h).
+
+    ``penalty="l1"``: P = (1/N) sum |h|  (any code activation).
+    ``penalty="kl"``: P = sum_j KL(rho || rho_hat_j) with rho = ``target`` and rho_hat_j the mean
+    activation of unit j over the batch (Ng's sparse autoencoder; needs a Sigmoid code).
+
+    Backward: dL/dh = decoder.backward(dL/dx_hat) + weight * dP/dh, then encoder.backward.
+    """
+
+    def __init__(
+        self,
+        encoder: Module,
+        decoder: Module,
+        loss: str = "mse",
+        penalty: str = "l1",
+        weight: float = 1e-3,
+        target: float = 0.05,
+    ) -> None:
+        super().__init__(encoder, decoder, loss)
+        if penalty not in ("l1", "kl"):
+            raise ValueError(f"SparseAutoencoder: penalty must be 'l1' or 'kl', got {penalty!r}")
+        if weight < 0:
+            raise ValueError(f"SparseAutoencoder: weight must be >= 0, got {weight!r}")
+        self.penalty, self.weight, self.target = penalty, float(weight), float(target)
+
+    def sparsity(self, h: Any) -> tuple[float, Any]:
+        """(P(h), dP/dh) for the chosen penalty."""
+        return l1_penalty(h) if self.penalty == "l1" else kl_sparsity(h, self.target)
+
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+        h = self.encoder(x)
+        rec = self.loss(self.decoder(h), target)
+        penalty, dpenalty = self.sparsity(h)
+        if backward:
+            grad_h = self.decoder.backward(self.loss.backward()) + self.weight * dpenalty
+            self.encoder.backward(grad_h)
+        return {"loss": rec + self.weight * penalty, "reconstruction": rec, "sparsity": penalty}
+
+
+class ContractiveAutoencoder(Autoencoder):
+    r"""Rifai et al.'s contractive autoencoder: L(g(h), x) + weight * ||J_f(x)||_F^2, averaged over the batch.
+
+    The encoder must be one sigmoid layer, h = s(x W + b), W of shape (d, k). Its Jacobian is
+    J[j, i] = dh_j/dx_i = h_j (1 - h_j) W_ij, so with a_nj = h_nj (1 - h_nj) and s_j = sum_i W_ij^2:
+
+        C = (1/N) sum_n ||J_n||_F^2 = (1/N) sum_n sum_j a_nj^2 s_j
+
+    Its gradient has two paths (derivation in docs/):
+
+        through W's norms:  dC/dW_ij = (2/N) W_ij sum_n a_nj^2
+        through h:          dC/dh_nj = (2/N) a_nj s_j (1 - 2 h_nj)        (da/dh = 1 - 2h)
+
+    The second is added to dL/dh and sent back through the encoder (sigmoid, then dense),
+    which turns it into the W and b terms of the chain rule.
+    """
+
+    def __init__(self, encoder: Module, decoder: Module, loss: str = "mse", weight: float = 0.1) -> None:
+        super().__init__(encoder, decoder, loss)
+        layers = list(encoder) if isinstance(encoder, Sequential) else []
+        if len(layers) != 2 or not isinstance(layers[0], Dense) or not isinstance(layers[1], Sigmoid):
+            raise ValueError(
+                "ContractiveAutoencoder: the encoder must be Sequential(Dense(d, k), Sigmoid()), "
+                f"got {encoder!r}"
+            )
+        if weight < 0:
+            raise ValueError(f"ContractiveAutoencoder: weight must be >= 0, got {weight!r}")
+        self.weight = float(weight)
+
+    def contractive_penalty(self, h: Any) -> tuple[float, Any, Any]:
+        """(C, dC/dh, dC/dW) for the code h = s(x W + b) of the current batch."""
+        xp = backend.array_module(h)
+        w = self.encoder[0].weight.data
+        n = h.shape[0]
+        a = h * (1.0 - h)  # (N, k)
+        s = xp.sum(w * w, axis=0)  # (k,): squared norm of each code unit's weights
+        value = float(xp.sum((a * a) * s)) / n
+        grad_h = (2.0 / n) * a * s * (1.0 - 2.0 * h)
+        grad_w = (2.0 / n) * w * xp.sum(a * a, axis=0)
+        return value, grad_h, grad_w
+
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+        h = self.encoder(x)
+        rec = self.loss(self.decoder(h), target)
+        penalty, grad_h, grad_w = self.contractive_penalty(h)
+        if backward:
+            self.encoder.backward(self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
+            self.encoder[0].weight.grad += self.weight * grad_w
+        return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}

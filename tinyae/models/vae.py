@@ -1,0 +1,193 @@
+"""Variational autoencoders: VAE / beta-VAE, and the conditional VAE."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..layers import sigmoid
+from ..losses import BCEWithLogitsLoss, MSELoss, gaussian_kl
+from ..module import Module
+from ..validation import check_float_array
+
+
+class VAE(Module):
+    r"""Kingma & Welling's variational autoencoder (a beta-VAE when ``beta != 1``).
+
+    The encoder maps x to 2 L numbers, mu (the first L) and logvar (the last L), of
+    q(z | x) = N(mu, diag(exp(logvar))). With eps ~ N(0, I) (the reparameterisation):
+
+        z = mu + sigma * eps,     sigma = exp(logvar / 2)
+
+    The decoder maps z to logits l (``reconstruction="bce"``, data in [0, 1]; p = s(l)) or
+    to the mean x_hat (``"mse"``). The objective, per sample, summed over features, then
+    averaged over the batch (the negative ELBO for beta = 1):
+
+        loss = R + beta * KL,    R = sum_i BCE(s(l_i), x_i)   or   sum_i (x_hat_i - x_i)^2
+        KL = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j))
+
+    Backward, with g_z = dR/dz from the decoder's backward pass:
+
+        dloss/dmu     = g_z + beta * mu                              (dz/dmu = 1)
+        dloss/dlogvar = g_z * eps * sigma / 2 + beta * (exp(logvar) - 1) / 2
+                                                                     (dz/dlogvar = eps sigma / 2)
+
+    (each divided by N for the batch mean). The same eps is used forward and backward.
+    ``logvar_clip=c`` clamps logvar to [-c, c] before use (its gradient is 0 where clamped),
+    a guard against exp overflow early in training; None (the default) leaves it free.
+    """
+
+    def __init__(
+        self,
+        encoder: Module,
+        decoder: Module,
+        latent_dim: int,
+        beta: float = 1.0,
+        reconstruction: str = "bce",
+        logvar_clip: float | None = None,
+    ) -> None:
+        super().__init__()
+        if reconstruction not in ("bce", "mse"):
+            raise ValueError(f"{type(self).__name__}: reconstruction must be 'bce' or 'mse', got {reconstruction!r}")
+        if latent_dim < 1 or beta < 0:
+            raise ValueError(f"{type(self).__name__}: need latent_dim >= 1 and beta >= 0, got {latent_dim}, {beta}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.latent_dim, self.beta, self.reconstruction = int(latent_dim), float(beta), reconstruction
+        self.logvar_clip = logvar_clip
+        self.loss = BCEWithLogitsLoss("sum") if reconstruction == "bce" else MSELoss("sum")
+
+    # -- the network ---------------------------------------------------------- #
+    def _split(self, h: Any) -> tuple[Any, Any]:
+        """mu and logvar from the encoder's output of shape (N, 2 L)."""
+        if h.ndim != 2 or h.shape[1] != 2 * self.latent_dim:
+            raise ValueError(
+                f"{type(self).__name__}: expected the encoder to output (N, {2 * self.latent_dim}) = "
+                f"(N, 2 * latent_dim), mu then logvar; got {tuple(h.shape)}"
+            )
+        mu, logvar = h[:, : self.latent_dim], h[:, self.latent_dim :]
+        if self.logvar_clip is not None:
+            xp = backend.array_module(h)
+            logvar = xp.clip(logvar, -self.logvar_clip, self.logvar_clip)
+        return mu, logvar
+
+    def _encoder_input(self, x: Any, labels: Any) -> Any:
+        return x
+
+    def _decoder_input(self, z: Any, labels: Any) -> Any:
+        return z
+
+    def encode(self, x: Any, labels: Any = None) -> tuple[Any, Any]:
+        """(mu, logvar) of q(z | x)."""
+        return self._split(self.encoder(self._encoder_input(x, labels)))
+
+    def decode(self, z: Any, labels: Any = None) -> Any:
+        """The decoder's mean: probabilities s(l) for "bce", x_hat for "mse"."""
+        out = self.decoder(self._decoder_input(z, labels))
+        return sigmoid(out) if self.reconstruction == "bce" else out
+
+    def reconstruct(self, x: Any, labels: Any = None) -> Any:
+        """decode(mu): the deterministic reconstruction."""
+        return self.decode(self.encode(x, labels)[0], labels)
+
+    def forward(self, x: Any) -> Any:
+        return self.reconstruct(x)
+
+    def backward(self, grad_out: Any) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__}: the VAE's gradient is that of its whole objective; use forward_backward(x)"
+        )
+
+    def sample(self, n: int, labels: Any = None) -> Any:
+        """n samples decoded from the prior z ~ N(0, I), on the current backend."""
+        params = self.decoder.parameters()
+        if not params:
+            raise ValueError(f"{type(self).__name__}: the decoder has no parameters")
+        z = backend.normal((n, self.latent_dim), like=params[0].data)  # the decoder's backend and dtype
+        return self.decode(z, labels)
+
+    # -- the objective ---------------------------------------------------------- #
+    def forward_backward(self, x: Any, target: Any = None, *, eps: Any = None, labels: Any = None) -> dict[str, float]:
+        """One forward and backward pass of the objective; ``eps`` fixes the noise (shape (N, L))."""
+        return self._objective(x, x if target is None else target, eps, labels, backward=True)
+
+    def evaluate(self, x: Any, target: Any = None, *, eps: Any = None, labels: Any = None) -> dict[str, float]:
+        """The objective's terms, without a backward pass."""
+        return self._objective(x, x if target is None else target, eps, labels, backward=False)
+
+    def _objective(self, x: Any, target: Any, eps: Any, labels: Any, backward: bool) -> dict[str, float]:
+        xp = check_float_array(self, x)
+        n = x.shape[0]
+        h = self.encoder(self._encoder_input(x, labels))
+        mu, logvar = self._split(h)
+        if eps is None:
+            eps = backend.normal(tuple(mu.shape), like=mu)
+        elif tuple(eps.shape) != tuple(mu.shape):
+            raise ValueError(f"{type(self).__name__}: expected eps of shape {tuple(mu.shape)}, got {tuple(eps.shape)}")
+        sigma = xp.exp(0.5 * logvar)
+        z = mu + sigma * eps
+        out = self.decoder(self._decoder_input(z, labels))
+        rec = self.loss(out, target) / n
+        kl, dkl_mu, dkl_logvar = gaussian_kl(mu, logvar)  # already batch-averaged
+        if backward:
+            grad_z = self.decoder.backward(self.loss.backward() * (1.0 / n))[:, : self.latent_dim]
+            dmu = grad_z + self.beta * dkl_mu
+            dlogvar = grad_z * eps * sigma * 0.5 + self.beta * dkl_logvar
+            if self.logvar_clip is not None:  # clamped entries do not move logvar
+                raw = h[:, self.latent_dim :]
+                dlogvar = dlogvar * xp.astype(xp.abs(raw) <= self.logvar_clip, dlogvar.dtype)
+            self.encoder.backward(xp.concat([dmu, dlogvar], axis=1))
+        loss = rec + self.beta * kl
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"{type(self).__name__}: the loss is not finite ({loss}); lower the lr")
+        return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+
+class ConditionalVAE(VAE):
+    r"""A VAE whose encoder and decoder also see the class: q(z | x, y) and p(x | z, y).
+
+    The one-hot label y (``num_classes`` long) is concatenated to the encoder's input
+    [x, y] and to the decoder's input [z, y]; so the encoder's first layer takes
+    d + C inputs and the decoder's L + C. Everything else is the VAE. Generating a
+    chosen class: ``sample(n, labels)`` decodes [z, y] with z ~ N(0, I).
+    Inputs are flat, (N, d).
+    """
+
+    def __init__(self, encoder: Module, decoder: Module, latent_dim: int, num_classes: int, **kw: Any) -> None:
+        super().__init__(encoder, decoder, latent_dim, **kw)
+        if num_classes < 2:
+            raise ValueError(f"ConditionalVAE: num_classes must be >= 2, got {num_classes}")
+        self.num_classes = int(num_classes)
+
+    def one_hot(self, labels: Any, like: Any) -> Any:
+        """(N, C) one-hot rows for integer labels in [0, C), on the backend and dtype of ``like``."""
+        if labels is None:
+            raise ValueError("ConditionalVAE: labels are required (integers in [0, num_classes))")
+        host = backend.to_numpy(labels)
+        if host.ndim != 1 or host.shape[0] != like.shape[0]:
+            raise ValueError(
+                f"ConditionalVAE: expected {like.shape[0]} labels (one per sample), got shape {tuple(host.shape)}"
+            )
+        if host.size and (host.min() < 0 or host.max() >= self.num_classes):
+            raise ValueError(
+                f"ConditionalVAE: labels must be in [0, {self.num_classes}), got [{host.min()}, {host.max()}]"
+            )
+        xp = backend.array_module(like)
+        codes = xp.reshape(xp.arange(self.num_classes, device=backend.device_of(like)), (1, -1))
+        y = backend.to_backend(host.astype("int64"), backend.backend_of(like))
+        return xp.astype(xp.reshape(y, (-1, 1)) == codes, like.dtype)
+
+    def _encoder_input(self, x: Any, labels: Any) -> Any:
+        xp = backend.array_module(x)
+        return xp.concat([x, self.one_hot(labels, x)], axis=1)
+
+    def _decoder_input(self, z: Any, labels: Any) -> Any:
+        xp = backend.array_module(z)
+        return xp.concat([z, self.one_hot(labels, z)], axis=1)
+
+    def sample(self, n: int, labels: Any = None) -> Any:
+        """n samples of the given classes (an int for all, or n integer labels)."""
+        if isinstance(labels, int):
+            labels = [labels] * n
+        return super().sample(n, labels)

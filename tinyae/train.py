@@ -1,0 +1,237 @@
+"""Training: ``fit()`` runs minibatch epochs of ``model.forward_backward`` and ``optimizer.step``.
+
+Data stay on the host (NumPy); each minibatch is shuffled on the host and then moved
+to the model's backend, so a dataset larger than GPU memory still trains.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import backend
+from .models.autoencoder import Autoencoder
+from .module import Module
+from .optim import SGD, Adam, LRScheduler, Optimizer, ReduceLROnPlateau
+
+__all__ = ["History", "TrainingDiverged", "fit", "map_batches", "pretrain_layerwise"]
+
+Callback = Callable[[int, "History", Module], Any]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the model holds the weights from the start of that epoch."""
+
+
+class History(dict):
+    """Per-epoch values: ``history["loss"]``, ``history["val_loss"]``, every other loss term
+    (``"reconstruction"``, ``"kl"``, ... and their ``"val_"`` twins), ``"lr"`` and ``"time"``.
+
+    ``best_epoch`` (0-based) is the epoch whose weights the model holds after early
+    stopping; ``stopped_early`` says whether it stopped before ``epochs``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best_epoch: int | None = None
+        self.stopped_early = False
+
+    def append(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.setdefault(key, []).append(float(value))
+
+    @property
+    def epochs(self) -> int:
+        return len(self.get("loss", []))
+
+
+def _model_placement(model: Module) -> tuple[str, np.dtype]:
+    params = model.parameters()
+    if not params:
+        raise ValueError(f"fit: the model has no parameters to train: {model!r}")
+    return backend.backend_of(params[0].data), backend.numpy_dtype(params[0].data)
+
+
+def _as_host(name: str, x: Any) -> np.ndarray:
+    host = backend.to_numpy(x)
+    if host.ndim < 1 or host.shape[0] == 0:
+        raise ValueError(f"fit: {name} must be an array with at least one sample, got shape {host.shape}")
+    return host
+
+
+def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray]:
+    order = backend.host_rng().permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False):
+    """Mean of each loss term over one pass through x (weighted by batch size)."""
+    sums: dict[str, float] = {}
+    for idx in _batches(x.shape[0], batch_size, shuffle):
+        xb = backend.to_backend(x[idx], where, dtype=dtype)
+        kw = {} if labels is None else {"labels": labels[idx]}
+        if train:
+            optimizer.zero_grad()
+            terms = model.forward_backward(xb, **kw)
+        else:
+            terms = model.evaluate(xb, **kw)
+        if not math.isfinite(terms["loss"]):
+            raise FloatingPointError(f"the loss is {terms['loss']}")
+        if train:
+            optimizer.step()
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value * len(idx)
+    return {key: value / x.shape[0] for key, value in sums.items()}
+
+
+def fit(
+    model: Module,
+    optimizer: Optimizer,
+    x_train: Any,
+    x_val: Any = None,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    labels: Any = None,
+    val_labels: Any = None,
+    shuffle: bool = True,
+    scheduler: LRScheduler | ReduceLROnPlateau | None = None,
+    early_stopping: int | None = None,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``x_train``; return the :class:`History`.
+
+    Each step: ``optimizer.zero_grad()``, ``model.forward_backward(batch)``, ``optimizer.step()``.
+    ``labels`` / ``val_labels`` are passed on as ``labels=`` (the conditional VAE).
+    Validation (``x_val``) runs ``model.evaluate`` in eval mode (no dropout, no corruption).
+
+    ``scheduler`` is stepped once per epoch (ReduceLROnPlateau with the validation loss, or the
+    training loss without validation). ``early_stopping=k`` stops after k epochs without a
+    better validation (else training) loss and restores the best weights. ``callbacks`` are
+    called as ``callback(epoch, history, model)`` after every epoch (figures, logging).
+
+    NaN guard: a non-finite loss stops training with :class:`TrainingDiverged`, after
+    restoring the weights the model had at the start of that epoch.
+    """
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    x_train = _as_host("x_train", x_train)
+    x_val = None if x_val is None else _as_host("x_val", x_val)
+    labels = None if labels is None else backend.to_numpy(labels)
+    val_labels = None if val_labels is None else backend.to_numpy(val_labels)
+    for name, x, y in (("labels", x_train, labels), ("val_labels", x_val, val_labels)):
+        if y is not None and (x is None or y.shape[0] != x.shape[0]):
+            seen = None if x is None else x.shape
+            raise ValueError(f"fit: {name} must have one entry per sample, got {y.shape} for inputs {seen}")
+    where, dtype = _model_placement(model)
+    history = History()
+    monitor = "val_loss" if x_val is not None else "loss"
+    best_value, best_state, waited = math.inf, None, 0
+
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        start = time.perf_counter()
+        good_state = model.state_dict()  # what the NaN guard restores
+        model.train()
+        try:
+            values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
+                                optimizer=optimizer, shuffle=shuffle)
+            if x_val is not None:
+                model.eval()
+                val = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
+                values.update({f"val_{key}": value for key, value in val.items()})
+                model.train()
+        except FloatingPointError as exc:
+            model.load_state_dict(good_state)
+            model.train()
+            raise TrainingDiverged(
+                f"fit: training diverged in epoch {epoch} ({exc}); the model holds the weights from the start of "
+                f"that epoch. Lower the learning rate (now {optimizer.lr:g})."
+            ) from exc
+        values["lr"] = optimizer.lr
+        values["time"] = time.perf_counter() - start
+        history.append(values)
+        bar.set_postfix({key: f"{values[key]:.4g}" for key in ("loss", "val_loss") if key in values})
+
+        if values[monitor] < best_value:
+            best_value, waited, history.best_epoch = values[monitor], 0, epoch
+            if early_stopping is not None:
+                best_state = model.state_dict()
+        else:
+            waited += 1
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(values[monitor])
+        elif scheduler is not None:
+            scheduler.step()
+        for callback in callbacks:
+            callback(epoch, history, model)
+        if early_stopping is not None and waited >= early_stopping:
+            history.stopped_early = True
+            break
+    bar.close()
+    if best_state is not None and history.best_epoch != history.epochs - 1:
+        model.load_state_dict(best_state)
+    return history
+
+
+def map_batches(
+    fn: Callable[[Any], Any], x: Any, batch_size: int = 256, *, like: Module | None = None, dtype: Any = None
+) -> np.ndarray:
+    """Apply ``fn`` (e.g. ``model.encode``) to x in batches; return the results as one NumPy array.
+
+    Batches go to the backend and dtype of ``like``'s parameters (default: the current
+    backend, float32). ``fn`` may return an array or a tuple of arrays (then the first
+    is kept, e.g. mu from a VAE's ``encode``).
+    """
+    where, default_dtype = _model_placement(like) if like is not None else (backend.get_backend(), np.float32)
+    dtype = default_dtype if dtype is None else dtype
+    host = backend.to_numpy(x)
+    out = []
+    for start in range(0, host.shape[0], batch_size):
+        result = fn(backend.to_backend(host[start : start + batch_size], where, dtype=dtype))
+        out.append(backend.to_numpy(result[0] if isinstance(result, tuple) else result))
+    return np.concatenate(out, axis=0)
+
+
+def pretrain_layerwise(
+    model: Module,
+    x_train: Any,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    progress: bool = True,
+) -> list[History]:
+    """Greedy layer-wise pretraining of a stacked autoencoder (Bengio et al. 2007).
+
+    Block pair k (``model.encoder[k]`` and its mirror ``model.decoder[-1-k]``, as built by
+    :func:`tinyae.models.stacked_autoencoder`) is trained as a shallow autoencoder on the
+    codes of the blocks before it, which stay fixed. The outer pair uses the model's loss,
+    the inner pairs MSE. Fine-tune afterwards with :func:`fit` on the whole model.
+    Returns one History per block pair.
+    """
+    encoder_blocks, decoder_blocks = list(model.encoder), list(model.decoder)[::-1]
+    if len(encoder_blocks) != len(decoder_blocks):
+        raise ValueError(
+            f"pretrain_layerwise: expected as many encoder as decoder blocks, got {len(encoder_blocks)} and "
+            f"{len(decoder_blocks)} (build the model with stacked_autoencoder)"
+        )
+    codes = _as_host("x_train", x_train)
+    histories = []
+    for k, (enc, dec) in enumerate(zip(encoder_blocks, decoder_blocks)):
+        shallow = Autoencoder(enc, dec, loss=model.loss_name if k == 0 else "mse")
+        make = Adam if optimizer == "adam" else SGD
+        histories.append(fit(shallow, make(shallow.parameters(), lr=lr), codes, epochs=epochs,
+                             batch_size=batch_size, progress=progress))
+        enc.eval()
+        codes = map_batches(enc, codes, like=enc)
+        enc.train()
+    return histories
