@@ -27,6 +27,11 @@ def test_tour_runs_and_learns():
     assert "gradient check of Dense(4 -> 3): PASS" in out
 
 
+def test_readme_main_job_is_the_demos():
+    readme = (ROOT / "README.md").read_text()
+    assert 'python3 -m pip install -e ".[demos]" && python3 -m tinyae demo all' in readme
+
+
 def test_readme_test_command_is_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     command = re.search(r"^(python3 -m pip install -e \"\.\[test\]\".*?)\s+#", readme, re.M).group(1).strip()

@@ -1,0 +1,149 @@
+"""The lecture demos through the CLI (tiny epoch budgets), and the plot functions on small arrays."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("sklearn")
+
+from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
+
+from tinyae import History, cli, demos, plot  # noqa: E402
+
+EXPECTED = {
+    "latent": (["latent_map.png", "reconstructions.png", "pca_vs_autoencoder.png", "training_curves.png"],
+               ["ae_test_mse", "pca_test_mse", "mean_image_test_mse"]),
+    "denoising": (["denoising_gaussian.png", "denoising_masking.png"], ["gaussian", "masking"]),
+    "sparse": (["activations.png", "filters_l1.png", "filters_kl.png"], ["l1", "kl", "target_rho"]),
+    "anomaly": (["anomaly_scores.png"], ["roc_auc", "threshold", "detection_rate", "false_alarm_rate"]),
+    "vae": (["samples.png", "manifold.png", "interpolation.png", "training_curves.png", "beta_comparison.png"],
+            ["beta", "val_kl", "test_mse"]),
+    "cvae": (["samples_by_class.png"], ["val_loss", "val_kl"]),
+    "conv": (["reconstructions.png", "training_curves.png"], ["compression_ratio", "test_mse"]),
+    "features": (["accuracy.png"], ["accuracy_raw", "accuracy_pca", "accuracy_ae"]),
+    "stacked": (["pretraining.png"], ["val_scratch_final", "val_pretrained_final"]),
+}
+
+
+def _all_finite(value):
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """Every demo once, through the command line, with a 2-epoch budget."""
+    out = tmp_path_factory.mktemp("figures")
+    code = cli.main(["demo", "all", "--out", str(out), "--epochs", "2", "--no-progress"])
+    return code, out
+
+
+def test_demo_all_exits_zero(demo_run):
+    assert demo_run[0] == 0
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_demo_writes_its_figures_and_metrics(demo_run, name):
+    _, out = demo_run
+    figures, keys = EXPECTED[name]
+    for figure in figures:
+        path = out / name / figure
+        assert path.exists(), f"{name} did not write {figure}"
+        with Image.open(path) as image:
+            image.verify()  # a valid PNG
+        with Image.open(path) as image:
+            assert image.format == "PNG" and min(image.size) >= 150, (figure, image.size)
+    metrics = json.loads((out / name / "metrics.json").read_text())
+    assert metrics["demo"] == name and metrics["dataset"] == "digits"
+    assert set(keys) <= set(metrics) and _all_finite(metrics), metrics
+
+
+def test_every_demo_is_tested():
+    assert set(EXPECTED) == set(demos.DEMOS)
+
+
+def test_latent_demo_beats_the_mean_image(tmp_path):
+    """With its real budget (a few seconds) the 2-D autoencoder beats the mean image, and PCA at 2-D."""
+    demos.run_all(["latent"], out=tmp_path, progress=False)
+    metrics = json.loads((tmp_path / "latent" / "metrics.json").read_text())
+    assert metrics["ae_test_mse"] < 0.7 * metrics["mean_image_test_mse"]
+    assert metrics["ae_test_mse"] < metrics["pca_test_mse"]
+
+
+def test_demo_script_and_module_entry_points(tmp_path):
+    """`python demos/NAME.py` and `python -m tinyae` are the same command."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(root / "demos" / "cvae.py"), "--out", str(tmp_path), "--epochs",
+                             "1", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "samples_by_class.png" in result.stdout and (tmp_path / "cvae" / "samples_by_class.png").exists()
+    listing = subprocess.run([sys.executable, "-m", "tinyae", "demo", "--list"], capture_output=True, text=True,
+                             timeout=60)
+    assert listing.returncode == 0 and "stacked" in listing.stdout
+
+
+def test_cli_errors_are_clear(tmp_path, capsys, monkeypatch):
+    assert cli.main(["demo", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown demo 'nope'" in capsys.readouterr().err
+    monkeypatch.setenv("TINYAE_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.main(["demo", "latent", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
+    assert "mnist files not found" in capsys.readouterr().err
+    assert cli.main(["demo"]) == 2
+
+
+# --------------------------------------------------------------------------- #
+# Plot functions on small arrays
+# --------------------------------------------------------------------------- #
+rng = np.random.default_rng(0)
+IMAGES = rng.random((12, 1, 8, 8)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plot.reconstruction_grid(IMAGES, IMAGES),
+        lambda: plot.denoising_triplets(IMAGES, IMAGES, IMAGES),
+        lambda: plot.latent_scatter(rng.standard_normal((30, 2)), rng.integers(0, 3, 30)),
+        lambda: plot.manifold_grid(lambda z: np.tile(z[:, :1], (1, 64)) * 0 + 0.5, 4, (8, 8)),
+        lambda: plot.interpolation_strip([IMAGES[:5].reshape(5, 64), IMAGES[5:10].reshape(5, 64)]),
+        lambda: plot.anomaly_histogram(rng.random(50), rng.random(50) + 0.5, 0.9, 0.8),
+        lambda: plot.training_curves({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 1.5], "kl": [1, 1, 1], "lr": [1] * 3}),
+        lambda: plot.pca_vs_autoencoder(IMAGES, IMAGES, IMAGES, 2, 0.1, 0.05),
+        lambda: plot.activation_histogram({"L1": rng.random((10, 5)), "KL": rng.random((10, 5))}, target=0.05),
+        lambda: plot.filters(rng.standard_normal((64, 10)), (8, 8)),
+        lambda: plot.sample_grid(IMAGES, "samples", cols=5),
+        lambda: plot.compare_curves({"a": [1, 2], "b": [2, 1]}, "t", "y"),
+        lambda: plot.bar_chart({"a": 0.5, "b": 0.7}, "t", "y"),
+    ],
+)
+def test_plot_functions_return_a_figure_that_saves(tmp_path, make):
+    fig = make()
+    path = tmp_path / "f.png"
+    plot.save(fig, path)
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) > 50
+
+
+def test_training_curves_take_a_history():
+    history = History()
+    history.append({"loss": 1.0, "val_loss": 1.1, "lr": 0.1, "time": 0.2})
+    fig = plot.training_curves(history)
+    assert [ax.get_title() for ax in fig.axes] == ["loss"]
+
+
+def test_plot_input_errors():
+    with pytest.raises(ValueError, match=r"expected codes of shape \(N, 2\), got \(5, 3\)"):
+        plot.latent_scatter(np.zeros((5, 3)), np.zeros(5))
+    with pytest.raises(ValueError, match="cannot tell the image shape of flat rows of 10 pixels"):
+        plot.reconstruction_grid(np.zeros((2, 10)), np.zeros((2, 10)))

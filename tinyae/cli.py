@@ -1,0 +1,79 @@
+"""The ``tinyae`` command: ``tinyae demo NAME|all ...`` and ``tinyae check FILE[::ClassName]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from . import backend, demos
+    from .data import DatasetUnavailable
+
+    if args.list:
+        for name, entry in demos.DEMOS.items():
+            print(f"{name:10s} {entry.title}")
+        return 0
+    if not args.names:
+        print("tinyae demo: name a demo (or 'all'); see 'tinyae demo --list'", file=sys.stderr)
+        return 2
+    try:
+        backend.set_backend(args.backend)
+        start = time.perf_counter()
+        demos.run_all(args.names, args.dataset, args.out, epochs=args.epochs, progress=not args.no_progress,
+                      seed=args.seed)
+    except (DatasetUnavailable, backend.BackendUnavailable, ValueError) as exc:
+        print(f"tinyae demo: {exc}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - start:.0f} s; figures under {args.out}/")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        from .exercises import main_check
+    except ImportError as exc:  # hypothesis is needed to search for the smallest failing case
+        print(f'tinyae check needs the test extra: pip install "tinyae[test]" ({exc})', file=sys.stderr)
+        return 2
+    return main_check(args.target)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="tinyae", description="Autoencoders from scratch: lecture demos and "
+                                     "gradient-check exercises.")
+    parser.add_argument("--version", action="version", version=f"tinyae {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run lecture demos; each writes PNG figures and metrics.json",
+                               description="Run lecture demos. Each trains what it needs and writes PNG figures and "
+                               "a metrics.json into OUT/NAME/.")
+    demo.add_argument("names", nargs="*", metavar="NAME", help="demo names, or 'all' (see --list)")
+    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    demo.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"],
+                      help="digits (default) ships with scikit-learn; MNIST files must be on disk (see docs)")
+    demo.add_argument("--out", default="tinyae-figures", help="output folder (default: %(default)s)")
+    demo.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: per demo)")
+    demo.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"])
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.set_defaults(run=_demo)
+
+    check = commands.add_parser("check", help="grade a gradient-check exercise",
+                                description="Check a student's backward pass against numerical gradients over "
+                                "many shapes; exit 0 only when every tensor passes.")
+    check.add_argument("target", help="FILE.py or FILE.py::ClassName")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
