@@ -31,38 +31,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
-import time
 from pathlib import Path
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _pin_threads(argv: list[str]) -> int:
-    """Read --threads early and pin the BLAS/OpenMP thread pools before NumPy is imported."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--threads", type=int, default=_cores())
-    threads = parser.parse_known_args(argv)[0].threads
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    return threads
-
-
-# Only when run (python -m benchmarks.conv or as a script): importing it changes nothing.
-_THREADS = _pin_threads(sys.argv[1:]) if __name__ == "__main__" else _cores()
-
-import numpy as np  # noqa: E402  (after pinning the thread pools)
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import cores, machine, pin_threads_early, time_block  # noqa: E402  (stdlib only)
+
+# Only when run (python -m benchmarks.conv or as a script): importing it changes nothing.
+_THREADS = pin_threads_early(sys.argv[1:]) if __name__ == "__main__" else cores()
+
+import numpy as np  # noqa: E402  (after pinning the thread pools)
 
 import tinyae as ae  # noqa: E402
 from tinyae.layers.conv import Conv2D, ConvTranspose2D  # noqa: E402
@@ -127,18 +108,6 @@ def _torch_step(bench: dict) -> None:
     tlayer(tx).backward(bench["tg"])
 
 
-def _time_block(step, bench: dict, repeats: int) -> list[float]:
-    """Seconds per call for ``repeats`` back-to-back calls, after the pause that lets
-    the other library's thread pool go quiet."""
-    time.sleep(0.25)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step(bench)
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def _max_difference(bench: dict) -> float:
     """Largest |tinyae - torch| over the output and the three gradients (a sanity check)."""
     layer, tlayer, tx = bench["layer"], bench["tlayer"], bench["tx"]
@@ -182,9 +151,9 @@ def run(batch: int, repeats: int, rounds: int, warmup: int, threads: int, layout
                 _torch_step(bench)
         ours, theirs = [], []
         for _ in range(rounds):
-            ours += _time_block(_tinyae_step, bench, repeats)
+            ours += time_block(lambda: _tinyae_step(bench), repeats)
             if has_torch:
-                theirs += _time_block(_torch_step, bench, repeats)
+                theirs += time_block(lambda: _torch_step(bench), repeats)
         row = {"layer": case[0], "shape": _describe(case), "tinyae_ms": 1e3 * statistics.median(ours)}
         if has_torch:
             row["torch_ms"] = 1e3 * statistics.median(theirs)
@@ -202,10 +171,7 @@ def run(batch: int, repeats: int, rounds: int, warmup: int, threads: int, layout
         "threads": threads,
         "repeats": repeats,
         "rounds": rounds,
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        **machine(),
         "torch": torch_version,
         "rows": rows,
         "total": total,

@@ -261,11 +261,14 @@ def vae(ctx: Context) -> dict[str, Any]:
     ctx.save(plot.manifold_grid(decode, 15, ctx.shape, "Decoded 2-D latent grid (normal quantiles)"),
              "manifold.png")
     mu = _apply(main, main.encode, x_test)
-    rows = []
-    for a, b in ((0, 1), (2, 3), (4, 5)):
+    rows, labels = [], []
+    names = data.class_names
+    for first, last in ((0, 6), (1, 7), (3, 8)):  # from the first test image of one class to one of another
+        a, b = int(np.argmax(data.y_test == first)), int(np.argmax(data.y_test == last))
         steps = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
         rows.append(decode((1 - steps) * mu[a] + steps * mu[b]))
-    ctx.save(plot.interpolation_strip(rows, "Straight lines between test images' codes", ctx.shape),
+        labels.append(f"{names[first]} -> {names[last]}")
+    ctx.save(plot.interpolation_strip(rows, "Straight lines between two test images' codes", ctx.shape, labels),
              "interpolation.png")
     ctx.save(plot.training_curves(main_history, "VAE loss terms, beta = 1 (per sample)"), "training_curves.png")
     recon = _apply(main, main.reconstruct, x_test)
