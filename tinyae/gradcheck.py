@@ -26,8 +26,9 @@ gives that elementwise relative error at the worst element, with both values.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,22 @@ def _one_line(module: Module) -> str:
     return f"{type(module).__name__}({', '.join(children)})" if children else repr(module)
 
 
+@contextlib.contextmanager
+def _float64_parameters(named: list[tuple[str, Any]], where: str) -> Iterator[None]:
+    """Inside: every parameter in float64 with a zero float64 gradient. After: the original
+    arrays (values, dtype, gradients) and the caller's random generators, whatever happened."""
+    saved = [(p, p.data, p.grad) for _, p in named]
+    try:
+        with backend.preserved_rng():
+            for _, p in named:
+                p.data = backend.to_backend(p.data, where, dtype=np.float64)
+                p.grad = backend.array_module(p.data).zeros_like(p.data)
+            yield
+    finally:
+        for p, data, grad in saved:
+            p.data, p.grad = data, grad
+
+
 def _finish(report: GradCheckReport, raise_on_fail: bool) -> GradCheckReport:
     if raise_on_fail and not report.passed:
         raise GradientCheckError(report)
@@ -205,7 +222,6 @@ def check_module(
     """
     named = list(module.named_parameters())
     where = backend.backend_of(named[0][1].data) if named else backend.backend_of(x)
-    saved = [(p, p.data, p.grad) for _, p in named]
     x64 = backend.to_backend(x, where, dtype=np.float64)
     report = GradCheckReport(_one_line(module))
 
@@ -213,39 +229,32 @@ def check_module(
         backend.seed(seed)  # the same dropout mask / noise at every call
         return module.forward(inp)
 
-    try:
-        with backend.preserved_rng():
-            for _, p in named:
-                p.data = backend.to_backend(p.data, where, dtype=np.float64)
-                p.grad = backend.array_module(p.data).zeros_like(p.data)
-            y = forward(x64)
-            if grad_out is None:
-                g_host = np.random.default_rng(seed).standard_normal(tuple(y.shape))
-            else:
-                g_host = np.asarray(backend.to_numpy(grad_out), dtype=np.float64)
-            g = backend.to_backend(g_host, where)
-            xp = backend.array_module(y)
+    with _float64_parameters(named, where):
+        y = forward(x64)
+        if grad_out is None:
+            g_host = np.random.default_rng(seed).standard_normal(tuple(y.shape))
+        else:
+            g_host = np.asarray(backend.to_numpy(grad_out), dtype=np.float64)
+        g = backend.to_backend(g_host, where)
+        xp = backend.array_module(y)
 
-            def objective(inp: Any) -> float:
-                return float(xp.sum(g * forward(inp)))
+        def objective(inp: Any) -> float:
+            return float(xp.sum(g * forward(inp)))
 
-            dx = module.backward(g)
-            if check_input:
-                report.checks.append(compare_gradients("input", dx, numerical_gradient(objective, x64, h), tol))
-            for name, p in named:
-                analytic = p.grad
-                original = p.data
+        dx = module.backward(g)
+        if check_input:
+            report.checks.append(compare_gradients("input", dx, numerical_gradient(objective, x64, h), tol))
+        for name, p in named:
+            analytic = p.grad
+            original = p.data
 
-                def objective_of_param(value: Any, p: Any = p) -> float:
-                    p.data = value
-                    return objective(x64)
+            def objective_of_param(value: Any, p: Any = p) -> float:
+                p.data = value
+                return objective(x64)
 
-                numerical = numerical_gradient(objective_of_param, original, h)
-                p.data = original
-                report.checks.append(compare_gradients(name, analytic, numerical, tol))
-    finally:
-        for p, data, grad in saved:
-            p.data, p.grad = data, grad
+            numerical = numerical_gradient(objective_of_param, original, h)
+            p.data = original
+            report.checks.append(compare_gradients(name, analytic, numerical, tol))
     return _finish(report, raise_on_fail)
 
 
@@ -270,34 +279,25 @@ def check_model(
     """
     named = list(model.named_parameters())
     where = backend.backend_of(named[0][1].data)
-    saved = [(p, p.data, p.grad) for _, p in named]
     x64 = backend.to_backend(x, where, dtype=np.float64)
     kw = {k: backend.to_backend(v, where, dtype=np.float64) if k in ("eps", "corrupted", "target") else v
           for k, v in kw.items()}
     report = GradCheckReport(f"{type(model).__name__}.forward_backward")
-    try:
-        with backend.preserved_rng():
-            for _, p in named:
-                p.data = backend.to_backend(p.data, where, dtype=np.float64)
-                p.grad = backend.array_module(p.data).zeros_like(p.data)
-            backend.seed(seed)
-            model.forward_backward(x64, **kw)
-            analytic = {name: p.grad for name, p in named}
+    with _float64_parameters(named, where):
+        backend.seed(seed)
+        model.forward_backward(x64, **kw)
+        analytic = {name: p.grad for name, p in named}
+        for name, p in named:
+            original = p.data
 
-            for name, p in named:
-                original = p.data
+            def loss_at(value: Any, p: Any = p) -> float:
+                p.data = value
+                backend.seed(seed)
+                return model.evaluate(x64, **kw)["loss"]
 
-                def loss_at(value: Any, p: Any = p) -> float:
-                    p.data = value
-                    backend.seed(seed)
-                    return model.evaluate(x64, **kw)["loss"]
-
-                numerical = numerical_gradient(loss_at, original, h)
-                p.data = original
-                report.checks.append(compare_gradients(name, analytic[name], numerical, tol))
-    finally:
-        for p, data, grad in saved:
-            p.data, p.grad = data, grad
+            numerical = numerical_gradient(loss_at, original, h)
+            p.data = original
+            report.checks.append(compare_gradients(name, analytic[name], numerical, tol))
     return _finish(report, raise_on_fail)
 
 

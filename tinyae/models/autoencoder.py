@@ -110,7 +110,7 @@ class DenoisingAutoencoder(Autoencoder):
 
     def corrupt(self, x: Any) -> Any:
         """A corrupted copy of x, with noise from the backend's generator."""
-        xp = check_float_array(self, x)
+        xp = check_float_array(type(self).__name__, x)  # the name: a model's repr spans many lines
         level = self.noise_level
         if self.noise == "gaussian":
             noisy = x + level * backend.normal(tuple(x.shape), like=x)

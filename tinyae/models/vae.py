@@ -117,7 +117,7 @@ class VAE(Module):
         return self._objective(x, x if target is None else target, eps, labels, backward=False)
 
     def _objective(self, x: Any, target: Any, eps: Any, labels: Any, backward: bool) -> dict[str, float]:
-        xp = check_float_array(self, x)
+        xp = check_float_array(type(self).__name__, x)  # the name: a model's repr spans many lines
         n = x.shape[0]
         h = self.encoder(self._encoder_input(x, labels))
         mu, logvar = self._split(h)
