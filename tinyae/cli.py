@@ -32,12 +32,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    try:
-        from .exercises import main_check
-    except ImportError as exc:  # hypothesis is needed to search for the smallest failing case
-        print(f'tinyae check needs the test extra: pip install "tinyae[test]" ({exc})', file=sys.stderr)
-        return 2
-    return main_check(args.target)
+    from .exercises import main_check
+
+    return main_check(args.target, max_examples=args.max_examples, seed=args.seed, backend_name=args.backend)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Check a student's backward pass against numerical gradients over "
                                 "many shapes; exit 0 only when every tensor passes.")
     check.add_argument("target", help="FILE.py or FILE.py::ClassName")
+    check.add_argument("--max-examples", type=int, default=50, help="cases per search (default: %(default)s)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--backend", default=None, choices=["numpy", "cupy", "strict"],
+                       help="check on this backend (default: the current one, numpy)")
     check.set_defaults(run=_check)
     return parser
 
