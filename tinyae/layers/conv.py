@@ -316,22 +316,15 @@ class Conv2D(_ConvBase):
 
     def backward(self, grad_out: Any) -> Any:
         """dW += G^T X, db += sum g, and return dx = col2im(G Wm)."""
-        g = self._backward_parameters(grad_out)
-        _, in_shape, _ = self._cache
-        dcols = g @ _kernel_matrix(self.weight.data)  # G Wm: (N Ho Wo, kh kw C)
-        return to_nchw(col2im(dcols, in_shape, self.kernel_size, self.stride, self.padding))
-
-    def _backward_parameters(self, grad_out: Any) -> Any:
-        """The parameter half of backward: dW += G^T X and db += sum g, without dx (for a first
-        layer, whose input is the data: see tinyae.models.backward). Returns G, (N Ho Wo, O)."""
-        cols, _, out_shape = self._cached(self._cache)
+        cols, in_shape, out_shape = self._cached(self._cache)
         self._check_grad(grad_out, out_shape)
         xp = backend.array_module(grad_out)
         g_nhwc = to_nhwc(grad_out)
         g = xp.reshape(g_nhwc, (-1, out_shape[1]))  # G: (N Ho Wo, O)
         self.weight.grad += _kernel_tensor(g.T @ cols, self.kernel_size)
         self.bias.grad += _sum_over_pixels(g_nhwc)
-        return g
+        dcols = g @ _kernel_matrix(self.weight.data)  # G Wm: (N Ho Wo, kh kw C)
+        return to_nchw(col2im(dcols, in_shape, self.kernel_size, self.stride, self.padding))
 
 
 class ConvTranspose2D(_ConvBase):

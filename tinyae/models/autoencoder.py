@@ -15,7 +15,6 @@ from .. import backend
 from ..layers import Dense, Sigmoid
 from ..losses import BCELoss, MSELoss, kl_sparsity, l1_penalty
 from ..module import Module, Sequential
-from .backward import backward_to_parameters
 from ..validation import check_float_array
 
 RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
@@ -70,8 +69,8 @@ class Autoencoder(Module):
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
         x_hat = self.forward(x)
         rec = self.loss(x_hat, target)
-        if backward:  # self.backward, without the data's gradient
-            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()))
+        if backward:
+            self.backward(self.loss.backward())
         return {"loss": rec, "reconstruction": rec}
 
 
@@ -166,7 +165,7 @@ class SparseAutoencoder(Autoencoder):
         penalty, dpenalty = self.sparsity(h)
         if backward:
             grad_h = self.decoder.backward(self.loss.backward()) + self.weight * dpenalty
-            backward_to_parameters(self.encoder, grad_h)
+            self.encoder.backward(grad_h)
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "sparsity": penalty}
 
 
@@ -216,6 +215,6 @@ class ContractiveAutoencoder(Autoencoder):
         rec = self.loss(self.decoder(h), target)
         penalty, grad_h, grad_w = self.contractive_penalty(h)
         if backward:
-            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
+            self.encoder.backward(self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
             self.encoder[0].weight.grad += self.weight * grad_w
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}
