@@ -86,3 +86,18 @@ def test_pickled_object_arrays_are_refused(tmp_path):
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         ae.load(_model(), "/nonexistent/m.npz")
+
+
+def test_a_single_array_file_is_refused(tmp_path):
+    path = tmp_path / "one.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3))  # a .npy stream under an .npz name
+    with pytest.raises(ae.CheckpointError, match="holds a single ndarray, not named arrays"):
+        ae.load(path)
+
+
+def test_save_and_load_name_the_same_file_and_it_is_not_private(tmp_path):
+    model = _model(0)
+    path = ae.save(model, tmp_path / "ckpt")
+    assert ae.load(_model(1), tmp_path / "ckpt") is not None  # "ckpt" finds ckpt.npz, as save named it
+    assert path.stat().st_mode & 0o044  # readable by group/others as the umask allows, not mkstemp's 0600

@@ -129,16 +129,29 @@ def test_early_stopping_restores_the_best_weights(digits):
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-def test_nan_guard_fires_and_keeps_the_last_good_weights(digits):
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_nan_guard_fires_and_keeps_the_last_good_weights_and_optimizer(digits):
     x_train, _, _, _ = digits
     ae.seed(0)
     model = ae.mlp_autoencoder([64, 32, 8], loss="mse")
-    before = model.state_dict()
-    with pytest.raises(ae.TrainingDiverged, match=r"diverged in epoch 0.*Lower the learning rate \(now 1e\+06\)"):
-        ae.fit(model, ae.SGD(model.parameters(), lr=1e6), x_train, epochs=3, progress=False)
+    opt = ae.Adam(model.parameters(), lr=1e-3)
+    ae.fit(model, opt, x_train, epochs=1, progress=False)  # one good epoch: moments and step count exist
+    before, t_before = model.state_dict(), opt.t
+    moments_before = [ae.to_numpy(state["m"]).copy() for state in opt.state]
+    opt.lr = 1e6
+    with pytest.raises(ae.TrainingDiverged, match=r"diverged in epoch 0.*Lower the learning rate \(now 1e\+06\)") as info:
+        ae.fit(model, opt, x_train, epochs=3, progress=False)
+    assert info.value.history.epochs == 0
     for name, value in model.state_dict().items():
         assert np.all(np.isfinite(value))
         np.testing.assert_array_equal(value, before[name])
+    assert opt.t == t_before  # the diverging steps are undone in the optimizer too
+    for saved, state in zip(moments_before, opt.state):
+        np.testing.assert_array_equal(ae.to_numpy(state["m"]), saved)
+    opt.lr = 1e-3  # training goes on from the restored state
+    history = ae.fit(model, opt, x_train, epochs=1, progress=False)
+    assert np.isfinite(history["loss"][-1])
+    assert not all(np.array_equal(a, ae.to_numpy(s["m"])) for a, s in zip(moments_before, opt.state))
 
 
 def test_schedulers_callbacks_and_history_keys(digits):
@@ -151,8 +164,10 @@ def test_schedulers_callbacks_and_history_keys(digits):
     assert history["lr"] == [1e-2, 1e-2, 5e-3, 5e-3]  # the lr each epoch trained with; halved every 2 epochs
     assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)]
     assert {"loss", "reconstruction", "val_loss", "val_reconstruction", "lr", "time"} <= set(history)
-    plateau = ae.ReduceLROnPlateau(opt, patience=0, factor=0.5)
-    ae.fit(model, opt, x_train[:200], epochs=2, scheduler=plateau, progress=False)  # steps with the train loss
+    plateau = ae.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=10.0)  # nothing counts as better
+    ae.fit(model, opt, x_train[:200], epochs=3, scheduler=plateau, progress=False)  # steps with the train loss
+    assert opt.lr == pytest.approx(2.5e-3 * 0.25)  # epochs 2 and 3 did not improve by 10x: halved twice
+    assert plateau.best < float("inf")  # it was stepped with the training loss (there is no x_val)
 
 
 def test_fit_trains_on_the_strict_backend(digits):
@@ -173,3 +188,5 @@ def test_fit_errors():
         ae.fit(model, opt, np.zeros((3, 4)), labels=np.zeros(2), epochs=1, progress=False)
     with pytest.raises(ValueError, match="at least one sample"):
         ae.fit(model, opt, np.zeros((0, 4)), epochs=1)
+    with pytest.raises(ValueError, match="labels for both training and validation"):
+        ae.fit(model, opt, np.zeros((3, 4)), np.zeros((2, 4)), labels=np.zeros(3), epochs=1, progress=False)

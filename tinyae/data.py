@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import struct
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +100,13 @@ _IDX_UBYTE = 0x08
 def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
     """Read an IDX file (gzipped or not) into a uint8 array, validating its header and size."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no IDX file at {path}")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise IDXError(f"{path}: cannot read the file (truncated or not gzip?): {exc}") from None
     if len(raw) < 4:
         raise IDXError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
@@ -117,7 +121,7 @@ def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.nd
     if len(raw) < header:
         raise IDXError(f"{path}: truncated header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
-    size = int(np.prod(shape))
+    size = math.prod(shape)  # Python ints: no overflow for absurd headers
     if len(raw) - header != size:
         raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
                        f"{len(raw) - header} (truncated or corrupt)")

@@ -28,9 +28,7 @@ class CheckpointError(ValueError):
 
 def save(model: Module, path: str | os.PathLike) -> Path:
     """Write ``model.state_dict()`` to ``path`` (a ``.npz``; the suffix is added if missing)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = _npz_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -39,6 +37,9 @@ def save(model: Module, path: str | os.PathLike) -> Path:
             np.savez(f, **state)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private (0600); give it a normal file's mode
         os.replace(tmp, path)  # atomic on POSIX and Windows
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,15 +47,27 @@ def save(model: Module, path: str | os.PathLike) -> Path:
     return path
 
 
+def _npz_path(path: str | os.PathLike) -> Path:
+    """``"model"`` and ``"model.npz"`` name the same checkpoint, for save and load alike."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
 def read(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The arrays of a checkpoint, by name, read fully (allow_pickle=False)."""
     path = Path(path)
+    if not path.exists() and _npz_path(path).exists():
+        path = _npz_path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    unreadable = (zipfile.BadZipFile, OSError, ValueError, EOFError)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"it holds a single {type(data).__name__}, not named arrays")
+        with data:
             return {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except unreadable as exc:
         raise CheckpointError(
             f"{path} is not a readable tinyae checkpoint (truncated or corrupt .npz): {type(exc).__name__}: {exc}"
         ) from None

@@ -24,10 +24,6 @@ __all__ = ["History", "TrainingDiverged", "fit", "map_batches", "pretrain_layerw
 Callback = Callable[[int, "History", Module], Any]
 
 
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; the model holds the weights from the start of that epoch."""
-
-
 class History(dict):
     """Per-epoch values: ``history["loss"]``, ``history["val_loss"]``, every other loss term
     (``"reconstruction"``, ``"kl"``, ... and their ``"val_"`` twins), ``"lr"`` and ``"time"``.
@@ -48,6 +44,29 @@ class History(dict):
     @property
     def epochs(self) -> int:
         return len(self.get("loss", []))
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite. The model and the optimizer are back where they were at the
+    start of that epoch; ``.history`` holds the epochs completed before it."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def _snapshot(optimizer: Optimizer) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    """Host copies of the optimizer's per-parameter state (moments) and its scalars (lr, step count)."""
+    arrays = [{key: backend.to_numpy(value).copy() for key, value in state.items()} for state in optimizer.state]
+    scalars = {key: getattr(optimizer, key) for key in ("lr", "t") if hasattr(optimizer, key)}
+    return arrays, scalars
+
+
+def _restore(optimizer: Optimizer, snapshot: tuple[list[dict[str, np.ndarray]], dict[str, Any]], where: str) -> None:
+    arrays, scalars = snapshot
+    optimizer.state = [{key: backend.to_backend(value, where) for key, value in state.items()} for state in arrays]
+    for key, value in scalars.items():
+        setattr(optimizer, key, value)
 
 
 def _model_placement(model: Module) -> tuple[str, np.dtype]:
@@ -118,7 +137,8 @@ def fit(
     called as ``callback(epoch, history, model)`` after every epoch (figures, logging).
 
     NaN guard: a non-finite loss stops training with :class:`TrainingDiverged`, after
-    restoring the weights the model had at the start of that epoch.
+    restoring the weights and the optimizer's state (moments, step count) from the start of
+    that epoch, so training can go on with a lower learning rate.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -126,6 +146,8 @@ def fit(
     x_val = None if x_val is None else _as_host("x_val", x_val)
     labels = None if labels is None else backend.to_numpy(labels)
     val_labels = None if val_labels is None else backend.to_numpy(val_labels)
+    if x_val is not None and (labels is None) != (val_labels is None):
+        raise ValueError("fit: give labels for both training and validation (labels= and val_labels=), or neither")
     for name, x, y in (("labels", x_train, labels), ("val_labels", x_val, val_labels)):
         if y is not None and (x is None or y.shape[0] != x.shape[0]):
             seen = None if x is None else x.shape
@@ -138,7 +160,7 @@ def fit(
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
-        good_state = model.state_dict()  # what the NaN guard restores
+        good_state, good_optimizer = model.state_dict(), _snapshot(optimizer)  # what the NaN guard restores
         model.train()
         try:
             values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
@@ -150,10 +172,12 @@ def fit(
                 model.train()
         except FloatingPointError as exc:
             model.load_state_dict(good_state)
+            _restore(optimizer, good_optimizer, where)
             model.train()
             raise TrainingDiverged(
-                f"fit: training diverged in epoch {epoch} ({exc}); the model holds the weights from the start of "
-                f"that epoch. Lower the learning rate (now {optimizer.lr:g})."
+                f"fit: training diverged in epoch {epoch} ({exc}); the model and optimizer are back at the start of "
+                f"that epoch. Lower the learning rate (now {optimizer.lr:g}).",
+                history,
             ) from exc
         values["lr"] = optimizer.lr
         values["time"] = time.perf_counter() - start
