@@ -9,22 +9,29 @@ from collections.abc import Sequence
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from . import backend, demos
+    try:
+        from . import demos
+    except ImportError as exc:  # matplotlib or scikit-learn missing
+        print(f'tinyae demo needs the demos extra: pip install "tinyae[demos]" ({exc})', file=sys.stderr)
+        return 2
+    from . import backend
     from .data import DatasetUnavailable
 
     if args.list:
         for name, entry in demos.DEMOS.items():
             print(f"{name:10s} {entry.title}")
         return 0
-    if not args.names:
-        print("tinyae demo: name a demo (or 'all'); see 'tinyae demo --list'", file=sys.stderr)
+    unknown = [name for name in args.names if name not in demos.DEMOS and name != "all"]
+    if not args.names or unknown:
+        problem = f"unknown demo {unknown[0]!r}" if unknown else "name a demo"
+        print(f"tinyae demo: {problem}: expected one of {', '.join(demos.DEMOS)} or 'all'", file=sys.stderr)
         return 2
     try:
         backend.set_backend(args.backend)
         start = time.perf_counter()
         demos.run_all(args.names, args.dataset, args.out, epochs=args.epochs, progress=not args.no_progress,
                       seed=args.seed)
-    except (DatasetUnavailable, backend.BackendUnavailable, ValueError) as exc:
+    except (DatasetUnavailable, backend.BackendUnavailable) as exc:
         print(f"tinyae demo: {exc}", file=sys.stderr)
         return 2
     print(f"done in {time.perf_counter() - start:.0f} s; figures under {args.out}/")
