@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import tinyae as ae
 from tinyae import strategies as ts
 from tinyae.gradcheck import check_module
-from tinyae.layers.conv import Conv2D, ConvTranspose2D, col2im, im2col
+from tinyae.layers.conv import Conv2D, ConvTranspose2D, col2im, im2col, im2row, row2im
 from tinyae.layers.pool import MaxPool2D, Upsample2D
 
 # Gradient checks cost two forward passes per checked element, and array_api_strict
@@ -249,16 +249,41 @@ def test_im2col_and_col2im_are_adjoint(backend_name, data):
     assert np.sum(ae.to_numpy(cols) * c) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
 
 
+@given(data=st.data())
+def test_im2row_and_row2im_are_adjoint_and_im2row_is_im2col_transposed(backend_name, data):
+    """<im2row(x), r> == <x, row2im(r)> for batch-last (C, H, W, N) x, and im2row's rows are
+    im2col's columns transposed, reordered to (ch, i, j) and (pixel, n)."""
+    cfg = data.draw(ts.conv_configs())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    kernel, stride, padding = _pair(cfg["kernel_size"]), _pair(cfg["stride"]), _pair(cfg["padding"])
+    n, c, (ho, wo) = cfg["batch"], cfg["in_channels"], cfg["out_size"]
+    shape = (c, cfg["height"], cfg["width"], n)
+    x = rng.standard_normal(shape)
+    rows = im2row(ae.to_backend(x), kernel, stride, padding)
+    assert tuple(rows.shape) == (c * kernel[0] * kernel[1], ho * wo * n)
+    cols = ae.to_numpy(im2col(ae.to_backend(np.transpose(x, (3, 1, 2, 0)).copy()), kernel, stride, padding))
+    as_rows = cols.reshape(n, ho, wo, kernel[0], kernel[1], c).transpose(5, 3, 4, 1, 2, 0).reshape(rows.shape)
+    np.testing.assert_array_equal(ae.to_numpy(rows), as_rows)
+    r = rng.standard_normal(tuple(rows.shape))
+    back = ae.to_numpy(row2im(ae.to_backend(r), shape, kernel, stride, padding))
+    assert np.sum(ae.to_numpy(rows) * r) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
+
+
 def test_whole_input_kernel_needs_no_copy():
     """A kernel covering the whole unpadded input: im2col is a reshape of the (channels-last) data."""
     x = np.arange(2 * 7 * 7 * 3, dtype=np.float32).reshape(2, 7, 7, 3)
     cols = im2col(x, (7, 7), (1, 1), (0, 0))
     assert cols.shape == (2, 147) and np.shares_memory(cols, x)
     assert np.shares_memory(col2im(cols, x.shape, (7, 7), (1, 1), (0, 0)), cols)
-    # and a conv feeding such a conv hands its output over channels-last: no copy either
+    # likewise batch-last, the layout the layers work in (C, H, W, N) ...
+    xr = np.arange(3 * 7 * 7 * 2, dtype=np.float32).reshape(3, 7, 7, 2)
+    rows = im2row(xr, (7, 7), (1, 1), (0, 0))
+    assert rows.shape == (147, 2) and np.shares_memory(rows, xr)
+    assert np.shares_memory(row2im(rows, xr.shape, (7, 7), (1, 1), (0, 0)), rows)
+    # ... and a conv feeding such a conv hands its output over in that layout: no copy either
     first = Conv2D(3, 4, 3, padding=1)
     hidden = first(np.ones((2, 3, 7, 7), dtype=np.float32))
-    assert np.shares_memory(im2col(np.permute_dims(hidden, (0, 2, 3, 1)), (7, 7), (1, 1), (0, 0)), hidden)
+    assert np.shares_memory(im2row(np.permute_dims(hidden, (1, 2, 3, 0)), (7, 7), (1, 1), (0, 0)), hidden)
 
 
 @given(kernel=ts.int_or_pair(1, 3), stride=st.one_of(st.none(), ts.int_or_pair(1, 3)), data=st.data())

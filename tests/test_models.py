@@ -193,3 +193,54 @@ def test_builders_restore_the_input_shape():
 def test_model_errors(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# --------------------------------------------------------------------------- #
+# The encoder's backward pass without the data's gradient (tinyae.models.backward)
+# --------------------------------------------------------------------------- #
+class _DenseWithItsOwnBackward(ae.Dense):
+    """A subclass that writes its own backward (as an exercise does): it must still run."""
+
+    calls = 0
+
+    def backward(self, grad_out):
+        type(self).calls += 1
+        return ae.Dense.backward(self, grad_out)
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: ae.Sequential(ae.Dense(6, 4), ae.ReLU(), ae.Dense(4, 3)), (5, 6)),
+        (lambda: ae.Sequential(ae.Flatten(), ae.Dense(8, 3), ae.Tanh()), (5, 2, 2, 2)),
+        (lambda: ae.Sequential(ae.Sequential(ae.Dense(6, 4), ae.Sigmoid()), ae.Dense(4, 3)), (5, 6)),
+        (lambda: ae.Sequential(ae.Conv2D(2, 3, 3, stride=2, padding=1), ae.ReLU(), ae.Conv2D(3, 4, 2)), (5, 2, 5, 5)),
+        (lambda: ae.Sequential(ae.Sigmoid(), ae.Dense(6, 3)), (5, 6)),
+        (lambda: ae.Dense(6, 3), (5, 6)),
+    ],
+)
+def test_backward_to_parameters_gives_the_full_backwards_parameter_gradients(backend_name, make, shape):
+    from tinyae.models.backward import backward_to_parameters
+
+    rng = np.random.default_rng(3)
+    ae.seed(0)
+    full = make()
+    ae.seed(0)
+    skipping = make()  # the same weights
+    x = ae.to_backend(rng.standard_normal(shape), dtype=np.float32)
+    g = ae.to_backend(rng.standard_normal(tuple(full(x).shape)), dtype=np.float32)
+    full.backward(g)
+    skipping(x)
+    backward_to_parameters(skipping, g)
+    for a, b in zip(full.parameters(), skipping.parameters()):
+        np.testing.assert_allclose(ae.to_numpy(b.grad), ae.to_numpy(a.grad), rtol=1e-6, atol=1e-7)
+
+
+def test_backward_to_parameters_runs_a_first_layers_own_backward():
+    from tinyae.models.backward import backward_to_parameters
+
+    encoder = ae.Sequential(_DenseWithItsOwnBackward(4, 3), ae.ReLU())
+    x = np.ones((2, 4), dtype=np.float32)
+    encoder(x)
+    backward_to_parameters(encoder, np.ones((2, 3), dtype=np.float32))
+    assert _DenseWithItsOwnBackward.calls == 1

@@ -139,7 +139,8 @@ def test_nan_guard_fires_and_keeps_the_last_good_weights_and_optimizer(digits):
     before, t_before = model.state_dict(), opt.t
     moments_before = [ae.to_numpy(state["m"]).copy() for state in opt.state]
     opt.lr = 1e6
-    with pytest.raises(ae.TrainingDiverged, match=r"diverged in epoch 0.*Lower the learning rate \(now 1e\+06\)") as info:
+    message = r"diverged in epoch 0.*Lower the learning rate \(now 1e\+06\)"
+    with pytest.raises(ae.TrainingDiverged, match=message) as info:
         ae.fit(model, opt, x_train, epochs=3, progress=False)
     assert info.value.history.epochs == 0
     for name, value in model.state_dict().items():

@@ -106,9 +106,21 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)   (bias correction)
         theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
-    eps is added after the bias-corrected square root, as in PyTorch. The code applies the
-    same formula rearranged as PyTorch does: theta -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps),
-    which saves making m_hat and v_hat arrays.
+    eps is added after the bias-corrected square root, as in PyTorch.
+
+    The code computes exactly this update with fewer passes over the arrays (the step is
+    element-wise and memory-bound, so passes are what it costs). It keeps the moments without
+    their (1 - b) factors, as plain decaying sums,
+
+        M = m / (1 - b1):   M <- b1 M + g          V = v / (1 - b2):   V <- b2 V + g^2
+
+    and folds every constant into two scalars, c = sqrt((1 - b2) / (1 - b2^t)) and
+    step = lr (1 - b1) / ((1 - b1^t) c), since
+
+        lr m_hat / (sqrt(v_hat) + eps) = step M / (sqrt(V) + eps / c)
+
+    (m_hat = (1 - b1) M / (1 - b1^t), sqrt(v_hat) = c sqrt(V)). That is 10 array operations per
+    parameter instead of 13, and no m_hat or v_hat arrays. ``state[i]["m"]`` and ``["v"]`` hold M and V.
     """
 
     def __init__(
@@ -134,22 +146,22 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas
-        step_size = self.lr / (1.0 - b1**self.t)
-        sqrt_bc2 = math.sqrt(1.0 - b2**self.t)
+        c = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))  # sqrt(v_hat) = c sqrt(V)
+        step_size = self.lr * (1.0 - b1) / ((1.0 - b1**self.t) * c)
+        eps = self.eps / c
         for i, p in enumerate(self.params):
             g = p.grad
             xp = backend.array_module(g)
             if self.weight_decay:
                 p.data *= 1.0 - self.lr * self.weight_decay
             m, v = self._buffer(i, "m"), self._buffer(i, "v")
-            # In-place updates: no new moment arrays per step.
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            denom = xp.sqrt(v)  # sqrt(v_hat) + eps, built in place
-            denom *= 1.0 / sqrt_bc2
-            denom += self.eps
+            # In place: no new moment arrays per step.
+            m *= b1  # M <- b1 M + g
+            m += g
+            v *= b2  # V <- b2 V + g^2
+            v += g * g
+            denom = xp.sqrt(v)  # sqrt(V) + eps / c
+            denom += eps
             update = m / denom
             update *= step_size
             p.data -= update

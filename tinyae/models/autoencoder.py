@@ -16,6 +16,7 @@ from ..layers import Dense, Sigmoid
 from ..losses import BCELoss, MSELoss, kl_sparsity, l1_penalty
 from ..module import Module, Sequential
 from ..validation import check_float_array
+from .backward import backward_to_parameters
 
 RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
 
@@ -69,8 +70,8 @@ class Autoencoder(Module):
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
         x_hat = self.forward(x)
         rec = self.loss(x_hat, target)
-        if backward:
-            self.backward(self.loss.backward())
+        if backward:  # self.backward, without the data's gradient
+            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()))
         return {"loss": rec, "reconstruction": rec}
 
 
@@ -165,7 +166,7 @@ class SparseAutoencoder(Autoencoder):
         penalty, dpenalty = self.sparsity(h)
         if backward:
             grad_h = self.decoder.backward(self.loss.backward()) + self.weight * dpenalty
-            self.encoder.backward(grad_h)
+            backward_to_parameters(self.encoder, grad_h)
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "sparsity": penalty}
 
 
@@ -215,6 +216,6 @@ class ContractiveAutoencoder(Autoencoder):
         rec = self.loss(self.decoder(h), target)
         penalty, grad_h, grad_w = self.contractive_penalty(h)
         if backward:
-            self.encoder.backward(self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
+            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
             self.encoder[0].weight.grad += self.weight * grad_w
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}

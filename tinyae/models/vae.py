@@ -10,6 +10,7 @@ from ..layers import sigmoid
 from ..losses import BCEWithLogitsLoss, MSELoss, gaussian_kl
 from ..module import Module
 from ..validation import check_float_array
+from .backward import backward_to_parameters
 
 
 class VAE(Module):
@@ -137,7 +138,7 @@ class VAE(Module):
             if self.logvar_clip is not None:  # clamped entries do not move logvar
                 raw = h[:, self.latent_dim :]
                 dlogvar = dlogvar * xp.astype(xp.abs(raw) <= self.logvar_clip, dlogvar.dtype)
-            self.encoder.backward(xp.concat([dmu, dlogvar], axis=1))
+            backward_to_parameters(self.encoder, xp.concat([dmu, dlogvar], axis=1))
         loss = rec + self.beta * kl
         if not math.isfinite(loss):
             raise FloatingPointError(f"{type(self).__name__}: the loss is not finite ({loss}); lower the lr")
