@@ -19,10 +19,10 @@ the same either way):
     Both libraries get the same C-contiguous NCHW arrays.
 ``network``
     Each library gets the layout its own layers hand over inside the autoencoder: tinyae's
-    conv layers return NCHW views of channels-last memory (and the activations between them
-    keep that layout), PyTorch's return contiguous NCHW. (The image batch and the
-    loss gradient have one channel, where the two layouts are the same.) This saves tinyae
-    the transposing copy that a contiguous NCHW array with C > 1 costs it.
+    conv layers return NCHW views of batch-last (C, H, W, N) memory (and the activations
+    between them keep that layout), PyTorch's return contiguous NCHW; the image batch, the
+    first layer's input, is contiguous NCHW for both. This saves tinyae the transposing copy
+    that a contiguous NCHW array costs it.
 
 PyTorch is optional: without it, only tinyae's times are shown.
 """
@@ -66,9 +66,9 @@ def _describe(case: tuple) -> str:
     return f"{name} {cin}->{cout} k{k} s{s} p{p}{extra} on {side}x{side}"
 
 
-def _channels_last(a: np.ndarray) -> np.ndarray:
-    """The same NCHW values, stored channels-last (NHWC memory), as tinyae's conv layers return them."""
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+def _batch_last(a: np.ndarray) -> np.ndarray:
+    """The same NCHW values, stored batch-last ((C, H, W, N) memory), as tinyae's conv layers return them."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
 def _build(case: tuple, batch: int, layout: str, rng: np.random.Generator) -> dict:
@@ -80,7 +80,8 @@ def _build(case: tuple, batch: int, layout: str, rng: np.random.Generator) -> di
     y = layer(x)
     g = rng.standard_normal(tuple(y.shape)).astype(np.float32)
     if layout == "network":
-        bench = {"layer": layer, "x": _channels_last(x), "g": _channels_last(g)}
+        first = case is CASES[0]  # its input is the image batch: contiguous NCHW in the network too
+        bench = {"layer": layer, "x": x if first else _batch_last(x), "g": _batch_last(g)}
     else:
         bench = {"layer": layer, "x": x, "g": g}
     try:
@@ -151,9 +152,9 @@ def run(batch: int, repeats: int, rounds: int, warmup: int, threads: int, layout
                 _torch_step(bench)
         ours, theirs = [], []
         for _ in range(rounds):
-            ours += time_block(lambda: _tinyae_step(bench), repeats)
+            ours += time_block(lambda bench=bench: _tinyae_step(bench), repeats)
             if has_torch:
-                theirs += time_block(lambda: _torch_step(bench), repeats)
+                theirs += time_block(lambda bench=bench: _torch_step(bench), repeats)
         row = {"layer": case[0], "shape": _describe(case), "tinyae_ms": 1e3 * statistics.median(ours)}
         if has_torch:
             row["torch_ms"] = 1e3 * statistics.median(theirs)

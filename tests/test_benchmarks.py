@@ -1,0 +1,43 @@
+"""The whole-model benchmark (python -m benchmarks): its PyTorch twins compute tinyae's objectives."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root holds benchmarks/
+
+from benchmarks import models  # noqa: E402
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_one_step_matches_the_torch_twins(name):
+    torch = pytest.importorskip("torch")
+    model = models.build_tinyae(name)
+    optimizer = models.ae.Adam(model.parameters(), lr=models.LR)
+    twins = {label: models.TorchTwin(name, model, torch, "cpu", best=label == "torch_best")
+             for label in ("torch", "torch_best")}
+    result = models.parity(name, model, optimizer, twins, models.make_batch(name, 8))
+    assert models.parity_failures(name, result) == []
+    assert set(result) == {"loss", "torch", "torch_best"}
+
+
+def test_gemm_flops_counts_every_product_but_the_datas_gradient():
+    mlp = models.build_tinyae("mlp")
+    pairs = [(784, 512), (512, 128), (128, 32), (32, 128), (128, 512), (512, 784)]
+    expected = 2 * 128 * (3 * sum(a * b for a, b in pairs) - 784 * 512)
+    assert models.gemm_flops("mlp", mlp, 128) == expected
+
+
+def test_missing_gpu_is_a_clear_message_not_a_traceback(capsys):
+    try:
+        models.ae.set_backend("cupy")
+    except models.ae.BackendUnavailable:
+        pass
+    else:  # pragma: no cover - a machine with a GPU
+        models.ae.set_backend("numpy")
+        pytest.skip("a GPU is available here")
+    assert models.main(["--backend", "cupy", "--quick"]) == 2
+    assert "benchmarks: the 'cupy' backend needs" in capsys.readouterr().err
