@@ -244,3 +244,32 @@ def test_backward_to_parameters_runs_a_first_layers_own_backward():
     encoder(x)
     backward_to_parameters(encoder, np.ones((2, 3), dtype=np.float32))
     assert _DenseWithItsOwnBackward.calls == 1
+
+
+def test_vae_objective_value_by_hand(backend_name):
+    """The loss is, per sample, BCE summed over features plus beta * KL, then the batch mean."""
+    model = ae.mlp_vae([4, 3], 2, beta=2.0)
+    for p in model.parameters():
+        p.data = ae.to_backend(p.data, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (5, 4))
+    eps = rng.standard_normal((5, 2))
+    terms = model.evaluate(ae.to_backend(x), eps=ae.to_backend(eps))
+    h = ae.to_numpy(model.encoder(ae.to_backend(x)))
+    mu, logvar = h[:, :2], h[:, 2:]
+    logits = ae.to_numpy(model.decoder(ae.to_backend(mu + np.exp(logvar / 2) * eps)))
+    bce = np.logaddexp(0, logits) - x * logits  # -[x log s(l) + (1 - x) log(1 - s(l))]
+    kl = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)
+    assert terms["reconstruction"] == pytest.approx(bce.sum(axis=1).mean(), rel=1e-12)
+    assert terms["kl"] == pytest.approx(kl.mean(), rel=1e-12)
+    assert terms["loss"] == pytest.approx((bce.sum(axis=1) + 2.0 * kl).mean(), rel=1e-12)
+
+
+def test_denoising_reconstructs_the_clean_input():
+    """The target is the clean x: the loss is L(g(f(x~)), x), not L(g(f(x~)), x~)."""
+    model = ae.DenoisingAutoencoder(_enc(6, 3), _dec(3, 6), "mse", noise="masking", noise_level=0.5)
+    x = np.random.default_rng(0).uniform(0.2, 1.0, (8, 6)).astype(np.float32)
+    corrupted = model.corrupt(x)
+    value = model.evaluate(x, corrupted=corrupted)["reconstruction"]
+    assert value == pytest.approx(float(np.mean((model(corrupted) - x) ** 2)), rel=1e-6)
+    assert value != pytest.approx(float(np.mean((model(corrupted) - corrupted) ** 2)), rel=1e-3)
