@@ -155,6 +155,9 @@ def test_conditional_vae_generates_the_chosen_class():
     assert ae.to_numpy(model.sample(5, labels=3)).shape == (5, 6)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got \[0, 7\]"):
         model.sample(2, labels=[0, 7])
+    with pytest.raises(ValueError, match="labels must be integers in \\[0, 4\\), got dtype float64"):
+        model.sample(2, labels=[0.7, 2.9])  # would otherwise be truncated to classes 0 and 2
+    assert ae.to_numpy(model.sample(3, labels=np.int64(2))).shape == (3, 6)
     with pytest.raises(ValueError, match="labels are required"):
         model.forward_backward(np.ones((2, 6), dtype=np.float32))
 

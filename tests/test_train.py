@@ -98,6 +98,13 @@ def test_stacked_pretraining_then_fine_tuning(digits):
     assert history["val_reconstruction"][-1] < pretrained < _mean_image_mse(x_train, x_val)
 
 
+def test_pretraining_refuses_models_it_cannot_split():
+    with pytest.raises(ValueError, match="every encoder and decoder entry must be a block"):
+        ae.pretrain_layerwise(ae.mlp_autoencoder([8, 4, 2], loss="mse"), np.zeros((4, 8)), epochs=1)
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd', got 'adamw'"):
+        ae.pretrain_layerwise(ae.stacked_autoencoder([8, 4]), np.zeros((4, 8)), epochs=1, optimizer="adamw")
+
+
 def test_same_seed_same_history(digits):
     x_train, x_val, _, _ = digits
     runs = []

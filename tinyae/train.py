@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from . import backend
 from .models.autoencoder import Autoencoder
-from .module import Module
+from .module import Module, Sequential
 from .optim import SGD, Adam, LRScheduler, Optimizer, ReduceLROnPlateau
 
 __all__ = ["History", "TrainingDiverged", "fit", "map_batches", "pretrain_layerwise"]
@@ -242,7 +242,19 @@ def pretrain_layerwise(
     the inner pairs MSE. Fine-tune afterwards with :func:`fit` on the whole model.
     Returns one History per block pair.
     """
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"pretrain_layerwise: optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    if not isinstance(model, Autoencoder):
+        raise TypeError(
+            f"pretrain_layerwise: expected an Autoencoder built by stacked_autoencoder, got {type(model).__name__}"
+        )
     encoder_blocks, decoder_blocks = list(model.encoder), list(model.decoder)[::-1]
+    for block in encoder_blocks + decoder_blocks:
+        if not isinstance(block, Sequential) or not block.parameters():
+            raise ValueError(
+                "pretrain_layerwise: every encoder and decoder entry must be a block, Sequential(Dense(...), "
+                f"activation), with parameters (build the model with stacked_autoencoder); got {block!r}"
+            )
     if len(encoder_blocks) != len(decoder_blocks):
         raise ValueError(
             f"pretrain_layerwise: expected as many encoder as decoder blocks, got {len(encoder_blocks)} and "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Any
 
 from .. import backend
@@ -166,6 +167,10 @@ class ConditionalVAE(VAE):
         if labels is None:
             raise ValueError("ConditionalVAE: labels are required (integers in [0, num_classes))")
         host = backend.to_numpy(labels)
+        if host.size and host.dtype.kind not in "iu":
+            raise ValueError(
+                f"ConditionalVAE: labels must be integers in [0, {self.num_classes}), got dtype {host.dtype}"
+            )
         if host.ndim != 1 or host.shape[0] != like.shape[0]:
             raise ValueError(
                 f"ConditionalVAE: expected {like.shape[0]} labels (one per sample), got shape {tuple(host.shape)}"
@@ -189,6 +194,6 @@ class ConditionalVAE(VAE):
 
     def sample(self, n: int, labels: Any = None) -> Any:
         """n samples of the given classes (an int for all, or n integer labels)."""
-        if isinstance(labels, int):
-            labels = [labels] * n
+        if isinstance(labels, Integral):  # one class for all n (numpy integers included)
+            labels = [int(labels)] * n
         return super().sample(n, labels)
