@@ -28,8 +28,9 @@ class History(dict):
     """Per-epoch values: ``history["loss"]``, ``history["val_loss"]``, every other loss term
     (``"reconstruction"``, ``"kl"``, ... and their ``"val_"`` twins), ``"lr"`` and ``"time"``.
 
-    ``best_epoch`` (0-based) is the epoch whose weights the model holds after early
-    stopping; ``stopped_early`` says whether it stopped before ``epochs``.
+    ``best_epoch`` (0-based) is the epoch with the lowest monitored loss (validation, else
+    training); with ``early_stopping`` the model holds that epoch's weights at the end, without
+    it the last epoch's. ``stopped_early`` says whether training stopped before ``epochs``.
     """
 
     def __init__(self) -> None:
