@@ -20,20 +20,22 @@ from tinyae.gradcheck import check_model
 
 
 def models(d: int = 64) -> dict:
-    enc = lambda sizes: ae.mlp_autoencoder(sizes, loss="bce").encoder  # noqa: E731
-    dec = lambda sizes: ae.mlp_autoencoder(sizes, loss="bce").decoder  # noqa: E731
+    def parts(sizes):  # the encoder and decoder of one mirrored MLP autoencoder
+        model = ae.mlp_autoencoder(sizes, loss="bce")
+        return model.encoder, model.decoder
+
     return {
         "Autoencoder (64-32-8)": lambda: ae.mlp_autoencoder([d, 32, 8], loss="bce"),
-        "Denoising (gaussian 0.3)": lambda: ae.DenoisingAutoencoder(enc([d, 32, 8]), dec([d, 32, 8]), "bce"),
-        "Denoising (masking 0.3)": lambda: ae.DenoisingAutoencoder(enc([d, 32, 8]), dec([d, 32, 8]), "bce",
+        "Denoising (gaussian 0.3)": lambda: ae.DenoisingAutoencoder(*parts([d, 32, 8]), "bce"),
+        "Denoising (masking 0.3)": lambda: ae.DenoisingAutoencoder(*parts([d, 32, 8]), "bce",
                                                                    noise="masking"),
-        "Sparse (L1, 64 units)": lambda: ae.SparseAutoencoder(enc([d, 64]), dec([d, 64]), "bce", penalty="l1",
+        "Sparse (L1, 64 units)": lambda: ae.SparseAutoencoder(*parts([d, 64]), "bce", penalty="l1",
                                                               weight=1e-2),
         "Sparse (KL, rho 0.05)": lambda: ae.SparseAutoencoder(
-            ae.Sequential(ae.Dense(d, 64, init="xavier"), ae.Sigmoid()), dec([d, 64]), "bce", penalty="kl",
+            ae.Sequential(ae.Dense(d, 64, init="xavier"), ae.Sigmoid()), parts([d, 64])[1], "bce", penalty="kl",
             weight=0.1, target=0.05),
         "Contractive (64 units)": lambda: ae.ContractiveAutoencoder(
-            ae.Sequential(ae.Dense(d, 64, init="xavier"), ae.Sigmoid()), dec([d, 64]), "bce", weight=0.01),
+            ae.Sequential(ae.Dense(d, 64, init="xavier"), ae.Sigmoid()), parts([d, 64])[1], "bce", weight=0.01),
         "Conv AE (8-16 ch)": lambda: ae.conv_autoencoder((1, 8, 8), channels=(8, 16)),
         "VAE (latent 2)": lambda: ae.mlp_vae([d, 64], 2),
         "beta-VAE (beta 4)": lambda: ae.mlp_vae([d, 64], 2, beta=4.0),

@@ -321,33 +321,6 @@ def from_chwn(x: Any) -> Any:
     return backend.array_module(x).permute_dims(x, (3, 0, 1, 2))
 
 
-def _sum_over_pixels(g: Any) -> Any:
-    """sum over n, rows and columns of an NHWC array g: shape (C,), the bias gradient.
-
-    The batch axis first (long contiguous runs), then the H W pixels: one sum over
-    the N H W rows of C numbers would cost NumPy ~10x more.
-    """
-    xp = backend.array_module(g)
-    per_pixel = xp.sum(g, axis=0)  # (H, W, C)
-    return xp.sum(xp.reshape(per_pixel, (-1, g.shape[3])), axis=0)
-
-
-def _kernel_matrix(weight: Any) -> Any:
-    """Weight (A, B, kh, kw) -> matrix (A, kh * kw * B), columns in im2col's (i, j, ch) order.
-
-    (im2row's (ch, i, j) order needs no copy: that matrix is ``reshape(weight, (A, B kh kw))``.)"""
-    xp = backend.array_module(weight)
-    a, b, kh, kw = weight.shape
-    return xp.reshape(xp.permute_dims(weight, (0, 2, 3, 1)), (a, kh * kw * b))
-
-
-def _kernel_tensor(matrix: Any, kernel: Pair) -> Any:
-    """The inverse of :func:`_kernel_matrix`: (A, kh * kw * B) -> (A, B, kh, kw)."""
-    xp = backend.array_module(matrix)
-    (kh, kw), a = kernel, matrix.shape[0]
-    return xp.permute_dims(xp.reshape(matrix, (a, kh, kw, -1)), (0, 3, 1, 2))
-
-
 # A weight gradient's product has a long shared dimension (Ho Wo N) and, for the first or last
 # layer of an image model, a tiny result (9 x 16 numbers summed over 25,088 pixels and samples).
 # OpenBLAS runs such a product ~3x slower than the same sums in chunks of a few thousand, done
@@ -382,8 +355,7 @@ def _sum_of_products(a: Any, b: Any) -> Any:
 @dataclass
 class _Rows:
     """What Conv2D's forward keeps for backward: im2row's rows Xr, (C kh kw, Ho Wo N), and the
-    input's and output's NCHW shapes. (Not a tuple: an exercise's forward keeps a tuple of
-    im2col's columns instead, and Conv2D.backward tells the two apart.)"""
+    input's and output's NCHW shapes."""
 
     rows: Any
     in_shape: tuple[int, int, int, int]
@@ -506,8 +478,6 @@ class Conv2D(_ConvBase):
     def backward(self, grad_out: Any) -> Any:
         """dW += G^T Xr^T, db += sum g, and return dx = row2im(Wm^T G^T)."""
         cache = self._cached(self._cache)
-        if not isinstance(cache, _Rows):  # im2col's columns, from an exercise's own forward
-            return self._backward_from_columns(grad_out, *cache)
         g = self._backward_parameters(grad_out)
         n, c, h, w = cache.in_shape
         drows = self._weight_as_matrix().T @ g  # Wm^T G^T: (C kh kw, Ho Wo N)
@@ -517,27 +487,12 @@ class Conv2D(_ConvBase):
         """The parameter half of backward: dW += G^T Xr^T and db += sum g, without dx (for a first
         layer, whose input is the data: see tinyae.models.backward). Returns G^T, (O, Ho Wo N)."""
         cache = self._cached(self._cache)
-        if not isinstance(cache, _Rows):
-            self._backward_from_columns(grad_out, *cache)
-            return None
         self._check_grad(grad_out, cache.out_shape)
         xp = backend.array_module(grad_out)
         g = xp.reshape(to_chwn(grad_out), (self.out_channels, -1))  # G^T: (O, Ho Wo N)
         self._accumulate_weight_grad(_sum_of_products(cache.rows, g))  # (G^T Xr^T)^T = Xr G: (C kh kw, O)
         self.bias.grad += xp.sum(g, axis=1)
         return g
-
-    def _backward_from_columns(self, grad_out: Any, cols: Any, in_nhwc: tuple, out_shape: tuple) -> Any:
-        """The textbook backward on im2col's columns X, (N Ho Wo, kh kw C) (the exercise's forward
-        keeps them): dW += G^T X, db += sum g, dx = col2im(G Wm), all channels-last."""
-        self._check_grad(grad_out, out_shape)
-        xp = backend.array_module(grad_out)
-        g_nhwc = to_nhwc(grad_out)
-        g = xp.reshape(g_nhwc, (-1, out_shape[1]))  # G: (N Ho Wo, O)
-        self.weight.grad += _kernel_tensor(g.T @ cols, self.kernel_size)
-        self.bias.grad += _sum_over_pixels(g_nhwc)
-        dcols = g @ _kernel_matrix(self.weight.data)  # G Wm: (N Ho Wo, kh kw C)
-        return to_nchw(col2im(dcols, in_nhwc, self.kernel_size, self.stride, self.padding))
 
 
 class ConvTranspose2D(_ConvBase):
