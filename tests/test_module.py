@@ -37,6 +37,27 @@ def test_backward_accumulates_and_zero_grad_clears(backend_name, rng):
     assert all(not np.any(ae.to_numpy(p.grad)) for p in net.parameters())
 
 
+def test_accumulate_grad_after_zero_grad_keeps_the_value_and_then_adds(backend_name):
+    p = ae.Parameter(ae.to_backend(np.ones((2, 3), dtype=np.float32)), "w")
+    v = ae.to_backend(np.full((2, 3), 2.0, dtype=np.float32))
+    p.accumulate_grad(v)  # 0 + v: v itself becomes the gradient, no zeros are written
+    assert p.grad is v
+    p.accumulate_grad(ae.to_backend(np.full((2, 3), 0.5, dtype=np.float32)))
+    np.testing.assert_array_equal(ae.to_numpy(p.grad), np.full((2, 3), 2.5))
+    p.zero_grad()
+    assert ae.backend.numpy_dtype(p.grad) == np.float32 and not np.any(ae.to_numpy(p.grad))
+
+
+@pytest.mark.parametrize(
+    "value, seen",
+    [(np.ones((3, 2), np.float32), r"float32 of shape \(3, 2\)"), (np.ones((2, 3)), r"float64 of shape \(2, 3\)")],
+)
+def test_accumulate_grad_refuses_a_value_unlike_the_data(value, seen):
+    p = ae.Parameter(np.ones((2, 3), dtype=np.float32), "w")
+    with pytest.raises(ValueError, match=r"must match the data, float32 of shape \(2, 3\); got " + seen):
+        p.accumulate_grad(value)
+
+
 def test_train_and_eval_reach_every_submodule():
     net = ae.Sequential(ae.Dense(2, 2), ae.Sequential(ae.Dropout(0.5), ae.ReLU()))
     net.eval()

@@ -21,12 +21,17 @@ class Parameter:
     ``data`` and ``grad`` may be reassigned (same shape, any float dtype of the
     backend, e.g. float64 for a gradient check): layers and optimizers read them
     at every call, so nothing holds a stale copy.
+
+    After :meth:`zero_grad` the gradient is zero without an array of zeros being
+    written: the first :meth:`accumulate_grad` of the next backward pass keeps its
+    value as the gradient (0 + v = v), and reading ``grad`` before that gives zeros.
+    A training step thus skips one fill and one addition over every parameter.
     """
 
     def __init__(self, data: Any, name: str = "") -> None:
         self._data = data
         self.name = name
-        self.grad = backend.array_module(data).zeros_like(data)
+        self._grad: Any = None  # None: the gradient is zero (made on first read)
 
     @property
     def data(self) -> Any:
@@ -42,20 +47,45 @@ class Parameter:
         self._data = value
         # Keep grad on the data's backend and dtype (e.g. float64 for a gradient check),
         # so that backward's in-place `grad += ...` never mixes dtypes or devices.
-        if backend.backend_of(self.grad) != backend.backend_of(value) or self.grad.dtype != value.dtype:
-            self.grad = backend.array_module(value).zeros_like(value)
+        grad = self._grad
+        if grad is not None and (backend.backend_of(grad) != backend.backend_of(value) or grad.dtype != value.dtype):
+            self._grad = None
+
+    @property
+    def grad(self) -> Any:
+        """dL/d(data) summed over the backward passes since the last :meth:`zero_grad`."""
+        if self._grad is None:
+            self._grad = backend.array_module(self._data).zeros_like(self._data)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad = value
+
+    def accumulate_grad(self, value: Any) -> None:
+        """``grad += value``, for a layer's backward. ``value`` must be a new array that the
+        caller keeps no reference to: right after :meth:`zero_grad` it becomes the gradient."""
+        if self._grad is not None:
+            self._grad += value
+            return
+        if tuple(value.shape) != tuple(self._data.shape) or value.dtype != self._data.dtype:
+            raise ValueError(
+                f"Parameter {self.name or '?'}: a gradient must match the data, {self._data.dtype} of "
+                f"shape {tuple(self._data.shape)}; got {value.dtype} of shape {tuple(value.shape)}"
+            )
+        self._grad = value
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self._data.shape)
 
     def zero_grad(self) -> None:
-        self.grad = backend.array_module(self.data).zeros_like(self.data)
+        self._grad = None
 
     def to(self, name: str) -> Parameter:
-        grad = backend.to_backend(self.grad, name)
+        grad = None if self._grad is None else backend.to_backend(self._grad, name)
         self.data = backend.to_backend(self._data, name)
-        self.grad = grad  # the accumulated gradient moves too
+        self._grad = grad  # the accumulated gradient moves too
         return self
 
     def __repr__(self) -> str:

@@ -401,7 +401,7 @@ class _ConvBase(Module):
         ~1.5x faster with the few output channels as its second operand's columns than as its
         first operand's rows, so the layers compute it transposed (the same sums)."""
         xp = backend.array_module(grad_t)
-        self.weight.grad += xp.reshape(grad_t.T, tuple(self.weight.data.shape))
+        self.weight.accumulate_grad(xp.reshape(grad_t.T, tuple(self.weight.data.shape)))
 
     def _check_input(self, x: Any) -> Any:
         xp = check_float_array(self, x, ndim=4)
@@ -491,7 +491,7 @@ class Conv2D(_ConvBase):
         xp = backend.array_module(grad_out)
         g = xp.reshape(to_chwn(grad_out), (self.out_channels, -1))  # G^T: (O, Ho Wo N)
         self._accumulate_weight_grad(_sum_of_products(cache.rows, g))  # (G^T Xr^T)^T = Xr G: (C kh kw, O)
-        self.bias.grad += xp.sum(g, axis=1)
+        self.bias.accumulate_grad(xp.sum(g, axis=1))
         return g
 
 
@@ -586,7 +586,7 @@ class ConvTranspose2D(_ConvBase):
         g = to_chwn(grad_out)  # (O, Ho, Wo, N)
         gr = im2row(g, self.kernel_size, self.stride, self.padding, self._workspace)  # Gr: (O kh kw, H W N)
         self._accumulate_weight_grad(_sum_of_products(gr, xt))  # (Xm^T Gr^T)^T = Gr Xm: (O kh kw, C)
-        self.bias.grad += xp.sum(xp.reshape(g, (self.out_channels, -1)), axis=1)
+        self.bias.accumulate_grad(xp.sum(xp.reshape(g, (self.out_channels, -1)), axis=1))
         dx = self._weight_as_matrix() @ gr  # Wm Gr: (C, H W N)
         n, c, h, w = in_shape
         return from_chwn(xp.reshape(dx, (c, h, w, n)))

@@ -75,5 +75,5 @@ class Dense(Module):
         x = self._cached(self._x)
         self._check_grad(grad_out, (x.shape[0], self.out_features))
         xp = backend.array_module(grad_out)
-        self.weight.grad += x.T @ grad_out
-        self.bias.grad += xp.sum(grad_out, axis=0)
+        self.weight.accumulate_grad(x.T @ grad_out)
+        self.bias.accumulate_grad(xp.sum(grad_out, axis=0))

@@ -217,5 +217,5 @@ class ContractiveAutoencoder(Autoencoder):
         penalty, grad_h, grad_w = self.contractive_penalty(h)
         if backward:
             backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
-            self.encoder[0].weight.grad += self.weight * grad_w
+            self.encoder[0].weight.accumulate_grad(self.weight * grad_w)
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}
