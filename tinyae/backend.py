@@ -174,6 +174,13 @@ def array_module(*arrays: Any) -> ModuleType:
     return array_api_compat.array_namespace(*arrays)
 
 
+def overflow_allowed() -> contextlib.AbstractContextManager:
+    """A context in which a float overflow to inf raises no warning, for code where inf is the
+    intended value (the sigmoid's exp(-x)). NumPy's error state also governs array_api_strict,
+    which computes with NumPy; CuPy never warns."""
+    return np.errstate(over="ignore")
+
+
 def device_of(array: Any) -> Any:
     """The device an array lives on, to create new arrays beside it: ``xp.zeros(..., device=device_of(x))``."""
     return array_api_compat.device(array)
