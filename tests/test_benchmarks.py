@@ -41,3 +41,18 @@ def test_missing_gpu_is_a_clear_message_not_a_traceback(capsys):
         pytest.skip("a GPU is available here")
     assert models.main(["--backend", "cupy", "--quick"]) == 2
     assert "benchmarks: the 'cupy' backend needs" in capsys.readouterr().err
+
+
+def test_target_verdicts_judge_each_measured_target():
+    rows = [
+        {"model": "mlp", "speedup_vs_torch": 1.2, "speedup_vs_torch_best": 0.9, "tinyae": {"sgemm_fraction": 0.56}},
+        {"model": "vae", "speedup_vs_torch": 1.29, "speedup_vs_torch_best": 1.0, "tinyae": {"sgemm_fraction": 0.3}},
+    ]
+    verdicts = {(v["model"], v["target"]): (v["value"], v["met"]) for v in models.target_verdicts({"rows": rows})}
+    assert verdicts == {
+        ("mlp", "vs torch best"): (0.9, False),
+        ("vae", "vs torch best"): (1.0, True),
+        ("mlp", "vs torch default"): (1.2, True),
+        ("vae", "vs torch default"): (1.29, False),
+        ("mlp", "share of SGEMM peak"): (0.56, True),
+    }  # conv was not run: no verdict for it
