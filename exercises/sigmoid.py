@@ -17,7 +17,7 @@ class Sigmoid(ae.Sigmoid):
 
     def forward(self, x):
         """y = s(x), any shape. Given: it keeps the output y for backward (s' is a function of y)."""
-        self._y = sigmoid(x)  # overflow-free for any x
+        self._y = sigmoid(x)  # safe for any x (see docs/sigmoid.md)
         return self._y
 
     def backward(self, grad_out):

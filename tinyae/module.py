@@ -63,17 +63,29 @@ class Parameter:
         self._grad = value
 
     def accumulate_grad(self, value: Any) -> None:
-        """``grad += value``, for a layer's backward. ``value`` must be a new array that the
-        caller keeps no reference to: right after :meth:`zero_grad` it becomes the gradient."""
-        if self._grad is not None:
-            self._grad += value
-            return
-        if tuple(value.shape) != tuple(self._data.shape) or value.dtype != self._data.dtype:
-            raise ValueError(
-                f"Parameter {self.name or '?'}: a gradient must match the data, {self._data.dtype} of "
-                f"shape {tuple(self._data.shape)}; got {value.dtype} of shape {tuple(value.shape)}"
+        """``grad += value``, for a layer's backward.
+
+        ``value`` must be a new array that the caller keeps no reference to: right after
+        :meth:`zero_grad` it becomes the gradient itself (later calls add into it), so passing
+        one array to two parameters, or changing it afterwards, would change their gradients.
+        It must have the data's shape and dtype (NumPy would silently round a float64 value
+        into a float32 gradient; CuPy and array_api_strict refuse it).
+        """
+        if value.dtype != self._data.dtype:
+            raise TypeError(
+                f"Parameter {self.name or '?'}: expected a {self._data.dtype} gradient (the dtype of the "
+                f"parameter), got {value.dtype}; is the gradient flowing back (or the loss's target) "
+                f"{value.dtype}? Convert it to {self._data.dtype}"
             )
-        self._grad = value
+        if tuple(value.shape) != tuple(self._data.shape):
+            raise ValueError(
+                f"Parameter {self.name or '?'}: expected a gradient of shape {tuple(self._data.shape)} "
+                f"(the parameter's), got {tuple(value.shape)}"
+            )
+        if self._grad is None:
+            self._grad = value
+        else:
+            self._grad += value
 
     @property
     def shape(self) -> tuple[int, ...]:
