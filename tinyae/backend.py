@@ -44,6 +44,7 @@ __all__ = [
     "array_module",
     "backend_of",
     "device_of",
+    "infinities_allowed",
     "get_backend",
     "host_rng",
     "init_array",
@@ -174,11 +175,11 @@ def array_module(*arrays: Any) -> ModuleType:
     return array_api_compat.array_namespace(*arrays)
 
 
-def overflow_allowed() -> contextlib.AbstractContextManager:
-    """A context in which a float overflow to inf raises no warning, for code where inf is the
-    intended value (the sigmoid's exp(-x)). NumPy's error state also governs array_api_strict,
-    which computes with NumPy; CuPy never warns."""
-    return np.errstate(over="ignore")
+def infinities_allowed() -> contextlib.AbstractContextManager:
+    """A context in which an infinite result raises no warning (overflow, log(0)), for code where
+    inf is the intended value: the sigmoid's exp(-x), a log floored right after. NumPy's error
+    state also governs array_api_strict, which computes with NumPy; CuPy never warns."""
+    return np.errstate(over="ignore", divide="ignore")
 
 
 def device_of(array: Any) -> Any:
@@ -306,7 +307,7 @@ def _draw(method: str, shape: tuple[int, ...], like: Any, dtype: Any) -> Any:
     host = getattr(_noise_rng(name), method)(shape, dtype=host_dtype)
     if name == "numpy":
         return host
-    return xp.asarray(host, device=array_api_compat.device(like))
+    return xp.asarray(host, device=device_of(like))
 
 
 def uniform(shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:

@@ -182,7 +182,7 @@ def _float64_parameters(named: list[tuple[str, Any]], where: str) -> Iterator[No
         with backend.preserved_rng():
             for _, p in named:
                 p.data = backend.to_backend(p.data, where, dtype=np.float64)
-                p.grad = backend.array_module(p.data).zeros_like(p.data)
+                p.zero_grad()
             yield
     finally:
         for p, data, grad in saved:

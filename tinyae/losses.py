@@ -161,12 +161,12 @@ def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
 
 
 def _safe_log(xp: Any, p: Any) -> Any:
-    """log(p) floored at -100, without a log(0) warning (log is taken of 1 where p is 0).
+    """log(p) floored at -100: log(0) = -inf becomes -100 (without NumPy's warning).
 
-    A NaN in p stays NaN (p == 0 is False for it), so the loss's NaN guard still sees it.
+    A NaN in p stays NaN (the maximum propagates it), so the loss's NaN guard still sees it.
     """
-    zero = p == 0
-    return xp.where(zero, _LOG_FLOOR, xp.maximum(xp.log(xp.where(zero, 1.0, p)), _LOG_FLOOR))
+    with backend.infinities_allowed():
+        return xp.maximum(xp.log(p), _LOG_FLOOR)
 
 
 def _count_nonfinite(xp: Any, a: Any) -> int:
@@ -175,7 +175,8 @@ def _count_nonfinite(xp: Any, a: Any) -> int:
 
 # --------------------------------------------------------------------------- #
 # Penalties on code activations h of shape (N, k): each returns (value, dP/dh).
-# Like gaussian_kl, they are summed over units and averaged over the batch.
+# l1_penalty is averaged over the batch; kl_sparsity is the KL of the batch-mean activation,
+# summed over units.
 # --------------------------------------------------------------------------- #
 def l1_penalty(h: Any) -> tuple[float, Any]:
     r"""L1 sparsity: P = (1/N) sum_n sum_j |h_nj|;  dP/dh_nj = sign(h_nj) / N (0 at h = 0)."""

@@ -95,9 +95,9 @@ class Parameter:
         self._grad = None
 
     def to(self, name: str) -> Parameter:
-        grad = None if self._grad is None else backend.to_backend(self._grad, name)
-        self.data = backend.to_backend(self._data, name)
-        self._grad = grad  # the accumulated gradient moves too
+        self._data = backend.to_backend(self._data, name)
+        if self._grad is not None:  # the accumulated gradient moves too
+            self._grad = backend.to_backend(self._grad, name)
         return self
 
     def __repr__(self) -> str:
@@ -213,7 +213,7 @@ class Module:
             )
         converted = {}
         for name, p in own.items():
-            value = np.asarray(backend.to_numpy(state[name]))
+            value = backend.to_numpy(state[name])
             if tuple(value.shape) != p.shape:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: parameter {name!r} expected shape "

@@ -60,8 +60,7 @@ class Optimizer:
                 f"optimizer state is on {backend.backend_of(buf)!r}; after model.to(name) call optimizer.to(name)"
             )
         elif buf.dtype != p.data.dtype:  # e.g. the parameter was switched to float64: keep the moments
-            buf = state[key] = backend.to_backend(buf, dtype=backend.numpy_dtype(p.data),
-                                                  name=backend.backend_of(p.data))
+            buf = state[key] = backend.array_module(buf).astype(buf, p.data.dtype)
         return buf
 
 

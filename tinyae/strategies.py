@@ -87,8 +87,9 @@ def conv_configs(draw, *, transposed: bool = False, max_input: int = 10**6, max_
     """A Conv2D (or ConvTranspose2D) configuration and input shape, with an output of at least 1x1.
 
     Keys: batch, in_channels, out_channels, kernel_size, stride, padding, (output_padding),
-    height, width. ``max_input`` caps N C H W and ``max_weight`` caps out C kh kw, by
-    bounding the later draws (so nothing is discarded for size).
+    height, width, and out_size (Ho, Wo) by the layer's formula, written out independently.
+    ``max_input`` caps N C H W and ``max_weight`` caps out C kh kw, by bounding the later
+    draws (so nothing is discarded for size).
     """
     kernel_size = draw(int_or_pair(1, 4))
     stride = draw(int_or_pair(1, 3))
@@ -118,7 +119,7 @@ def conv_configs(draw, *, transposed: bool = False, max_input: int = 10**6, max_
         )
     else:
         cfg["out_size"] = ((height + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1)
-    assume(min(cfg["out_size"]) >= 1)  # the layer refuses these (tested below)
+    assume(min(cfg["out_size"]) >= 1)  # the layer refuses these (tests/test_conv.py checks it)
     return cfg
 
 

@@ -115,7 +115,7 @@ def sigmoid(x: Any) -> Any:
     positive x, exp(-x) underflows to 0 and the result is 1. Every other value keeps full
     relative precision (a NaN stays NaN).
     """
-    with backend.overflow_allowed():  # exp(-x) = inf is intended (see above)
+    with backend.infinities_allowed():  # exp(-x) = inf is intended (see above)
         denominator = backend.array_module(x).exp(-x)
     denominator += 1.0  # in place: a fresh array
     return 1.0 / denominator

@@ -3,8 +3,7 @@ r"""2-D convolution and transposed convolution (NCHW, PyTorch's conventions), as
 Two pairs of helpers turn a convolution into ONE matrix product:
 
 * :func:`im2col` and its adjoint :func:`col2im` (channels-last, NHWC): the textbook form,
-  one row per output pixel, Y = X Wm^T. The exercise and docs/conv2d.md use it, and so do
-  MaxPool2D and ``Conv2D.backward`` on columns an exercise's own forward pass made.
+  one row per output pixel, Y = X Wm^T. The exercise, docs/conv2d.md and MaxPool2D use it.
 * :func:`im2row` and its adjoint :func:`row2im` (batch-last, CHWN): the same matrix,
   transposed, one column per output pixel and sample, Y^T = Wm X^T. The layers use it.
 
@@ -36,9 +35,8 @@ from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
-from array_api_compat import device as device_of
-
 from .. import backend
+from ..backend import device_of
 from ..module import Module, Parameter
 from ..validation import check_float_array, check_matches_parameters
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import device as device_of
-
 from .. import backend
+from ..backend import device_of
 from ..module import Module
 from ..validation import check_float_array
 from .conv import col2im, conv_output_size, im2col, to_nchw, to_nhwc, to_pair
