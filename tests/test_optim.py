@@ -207,3 +207,26 @@ def test_mlp_autoencoder_learns_low_rank_data(backend_name):
         opt.step()
     final = loss(model(x), x)
     assert final < 0.05 * baseline, (final, baseline)
+
+
+def test_optimizer_state_dict_takes_adam_back_to_the_snapshot():
+    p = ae.Parameter(np.ones(3, dtype=np.float32), "w")
+    opt = ae.Adam([p], lr=0.1)
+    p.grad = np.full(3, 0.5, dtype=np.float32)
+    opt.step()
+    snapshot, data = opt.state_dict(), p.data.copy()
+    m, v = opt.state[0]["m"].copy(), opt.state[0]["v"].copy()
+    for _ in range(3):
+        opt.step()
+        opt.lr = 0.01
+    opt.load_state_dict(snapshot)
+    p.data = data
+    assert opt.t == 1 and opt.lr == 0.1
+    np.testing.assert_array_equal(opt.state[0]["m"], m)
+    np.testing.assert_array_equal(opt.state[0]["v"], v)
+    opt.step()  # the second step again, from the same state
+    second = p.data.copy()
+    opt.load_state_dict(snapshot)
+    p.data = data
+    opt.step()
+    np.testing.assert_array_equal(p.data, second)

@@ -7,6 +7,10 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .backend import BACKENDS
+from .data import DATASETS
+from .exercises import DEFAULT_EXAMPLES
+
 
 def _demo(args: argparse.Namespace) -> int:
     try:
@@ -57,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "a metrics.json into OUT/NAME/.")
     demo.add_argument("names", nargs="*", metavar="NAME", help="demo names, or 'all' (see --list)")
     demo.add_argument("--list", action="store_true", help="list the demos and exit")
-    demo.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"],
+    demo.add_argument("--dataset", default="digits", choices=list(DATASETS),
                       help="digits (default) ships with scikit-learn; MNIST files must be on disk (see docs)")
     demo.add_argument("--out", default="tinyae-figures", help="output folder (default: %(default)s)")
     demo.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: per demo)")
-    demo.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"])
+    demo.add_argument("--backend", default="numpy", choices=BACKENDS)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
@@ -70,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Check a student's backward pass against numerical gradients over "
                                 "many shapes; exit 0 only when every tensor passes.")
     check.add_argument("target", help="FILE.py or FILE.py::ClassName")
-    check.add_argument("--max-examples", type=int, default=50, help="cases per search (default: %(default)s)")
+    check.add_argument("--max-examples", type=int, default=DEFAULT_EXAMPLES,
+                       help="cases per search (default: %(default)s)")
     check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--backend", default=None, choices=["numpy", "cupy", "strict"],
+    check.add_argument("--backend", default=None, choices=BACKENDS,
                        help="check on this backend (default: the current one, numpy)")
     check.set_defaults(run=_check)
     return parser

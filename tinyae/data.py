@@ -1,5 +1,4 @@
-"""Datasets: the embedded default (scikit-learn's 8x8 digits) and real MNIST / Fashion-MNIST,
-plus the corruptions the denoising demos use.
+"""Datasets: the embedded default (scikit-learn's 8x8 digits) and real MNIST / Fashion-MNIST.
 
 Every loader returns a :class:`Dataset` of float32 images in [0, 1], shaped (N, 1, H, W),
 with integer labels and a fixed train / validation / test split.
@@ -213,7 +212,7 @@ def _download(name: str) -> Path:
         for mirror in source["mirrors"]:
             fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")
             try:
-                with urllib.request.urlopen(mirror + filename, timeout=30) as response, os.fdopen(fd, "wb") as out:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(mirror + filename, timeout=30) as response:
                     total = int(response.headers.get("Content-Length") or 0) or None
                     with tqdm(total=total, unit="B", unit_scale=True, desc=filename, leave=False) as bar:
                         for chunk in iter(lambda: response.read(1 << 16), b""):

@@ -3,7 +3,7 @@ r"""Gradient-check exercises: grade a student's backward pass against finite dif
 The templates in ``exercises/`` give a layer's forward pass and leave its backward pass to
 the student. This module grades one:
 
-    tinyae check exercises/dense.py::Dense          (the command line; the lead wires it here)
+    tinyae check exercises/dense.py::Dense          (the command line)
     python -m tinyae.exercises exercises/dense.py   (the same, without the CLI)
     tinyae.exercises.check(Dense)                   (from Python or a notebook: prints, returns a bool)
 
@@ -26,7 +26,6 @@ per search, every case evaluated once (results are cached).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import importlib.util
 import inspect
@@ -776,16 +775,10 @@ def main_check(target: str, *, max_examples: int = DEFAULT_EXAMPLES, seed: int =
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tinyae.exercises",
-        description="Grade a gradient-check exercise: FILE.py or FILE.py::ClassName.",
-    )
-    parser.add_argument("target", help="path/to/file.py or path/to/file.py::ClassName")
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_EXAMPLES, help="cases drawn per search")
-    parser.add_argument("--seed", type=int, default=0, help="which cases are drawn (the same for the same seed)")
-    parser.add_argument("--backend", default=None, choices=backend.BACKENDS, help="run the check on this backend")
-    args = parser.parse_args(argv)
-    return main_check(args.target, max_examples=args.max_examples, seed=args.seed, backend_name=args.backend)
+    """``python -m tinyae.exercises FILE[::Class] [options]``: the same as ``tinyae check``."""
+    from .cli import main
+
+    return main(["check", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

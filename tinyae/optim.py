@@ -41,6 +41,23 @@ class Optimizer:
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of everything ``step()`` changes or reads: host copies of the per-parameter
+        state (moments) and the optimizer's own attributes (lr, step count, betas, ...)."""
+        return {
+            "state": [{key: backend.to_numpy(value).copy() for key, value in state.items()} for state in self.state],
+            "attributes": {key: value for key, value in vars(self).items() if key not in ("params", "state")},
+        }
+
+    def load_state_dict(self, snapshot: dict[str, Any]) -> None:
+        """Go back to a :meth:`state_dict` snapshot; the moments return to their parameters' backends."""
+        self.state = [
+            {key: backend.to_backend(value, backend.backend_of(p.data)) for key, value in state.items()}
+            for p, state in zip(self.params, snapshot["state"], strict=True)
+        ]
+        for key, value in snapshot["attributes"].items():
+            setattr(self, key, value)
+
     def to(self, name: str) -> Optimizer:
         """Move the optimizer's state (moments) to backend ``name``; returns self."""
         for state in self.state:

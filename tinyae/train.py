@@ -56,24 +56,10 @@ class TrainingDiverged(FloatingPointError):
         self.history = history
 
 
-def _snapshot(optimizer: Optimizer) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
-    """Host copies of the optimizer's per-parameter state (moments) and its scalars (lr, step count)."""
-    arrays = [{key: backend.to_numpy(value).copy() for key, value in state.items()} for state in optimizer.state]
-    scalars = {key: getattr(optimizer, key) for key in ("lr", "t") if hasattr(optimizer, key)}
-    return arrays, scalars
-
-
-def _restore(optimizer: Optimizer, snapshot: tuple[list[dict[str, np.ndarray]], dict[str, Any]], where: str) -> None:
-    arrays, scalars = snapshot
-    optimizer.state = [{key: backend.to_backend(value, where) for key, value in state.items()} for state in arrays]
-    for key, value in scalars.items():
-        setattr(optimizer, key, value)
-
-
-def _model_placement(model: Module) -> tuple[str, np.dtype]:
+def _model_placement(model: Module, caller: str) -> tuple[str, np.dtype]:
     params = model.parameters()
     if not params:
-        raise ValueError(f"fit: the model has no parameters to train: {model!r}")
+        raise ValueError(f"{caller}: the model has no parameters: {model!r}")
     return backend.backend_of(params[0].data), backend.numpy_dtype(params[0].data)
 
 
@@ -84,10 +70,11 @@ def _as_host(name: str, x: Any) -> np.ndarray:
     return host
 
 
-def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray]:
-    order = backend.host_rng().permutation(n) if shuffle else np.arange(n)
+def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray | slice]:
+    """Indices of each batch: a shuffled order, or plain slices (views, no copy) in order."""
+    order = backend.host_rng().permutation(n) if shuffle else None
     for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
+        yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
 
 
 def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False):
@@ -106,7 +93,7 @@ def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=N
         if train:
             optimizer.step()
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + value * len(idx)
+            sums[key] = sums.get(key, 0.0) + value * xb.shape[0]
     return {key: value / x.shape[0] for key, value in sums.items()}
 
 
@@ -153,7 +140,7 @@ def fit(
         if y is not None and (x is None or y.shape[0] != x.shape[0]):
             seen = None if x is None else x.shape
             raise ValueError(f"fit: {name} must have one entry per sample, got {y.shape} for inputs {seen}")
-    where, dtype = _model_placement(model)
+    where, dtype = _model_placement(model, "fit")
     history = History()
     monitor = "val_loss" if x_val is not None else "loss"
     best_value, best_state, waited = math.inf, None, 0
@@ -161,7 +148,7 @@ def fit(
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
-        good_state, good_optimizer = model.state_dict(), _snapshot(optimizer)  # what the NaN guard restores
+        good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
         model.train()
         try:
             values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
@@ -173,7 +160,7 @@ def fit(
                 model.train()
         except FloatingPointError as exc:
             model.load_state_dict(good_state)
-            _restore(optimizer, good_optimizer, where)
+            optimizer.load_state_dict(good_optimizer)
             model.train()
             raise TrainingDiverged(
                 f"fit: training diverged in epoch {epoch} ({exc}); the model and optimizer are back at the start of "
@@ -215,7 +202,10 @@ def map_batches(
     backend, float32). ``fn`` may return an array or a tuple of arrays (then the first
     is kept, e.g. mu from a VAE's ``encode``).
     """
-    where, default_dtype = _model_placement(like) if like is not None else (backend.get_backend(), np.float32)
+    if like is None:
+        where, default_dtype = backend.get_backend(), np.dtype(np.float32)
+    else:
+        where, default_dtype = _model_placement(like, "map_batches")
     dtype = default_dtype if dtype is None else dtype
     host = backend.to_numpy(x)
     out = []

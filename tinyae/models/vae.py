@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 from typing import Any
 
@@ -140,10 +139,8 @@ class VAE(Module):
                 raw = h[:, self.latent_dim :]
                 dlogvar = dlogvar * xp.astype(xp.abs(raw) <= self.logvar_clip, dlogvar.dtype)
             backward_to_parameters(self.encoder, xp.concat([dmu, dlogvar], axis=1))
-        loss = rec + self.beta * kl
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"{type(self).__name__}: the loss is not finite ({loss}); lower the lr")
-        return {"loss": loss, "reconstruction": rec, "kl": kl}
+        # rec and kl are finite: the loss and gaussian_kl raise otherwise
+        return {"loss": rec + self.beta * kl, "reconstruction": rec, "kl": kl}
 
 
 class ConditionalVAE(VAE):
