@@ -220,13 +220,13 @@ def test_optimizer_state_dict_takes_adam_back_to_the_snapshot():
         opt.step()
         opt.lr = 0.01
     opt.load_state_dict(snapshot)
-    p.data = data
+    p.data = data.copy()  # step() updates p.data in place
     assert opt.t == 1 and opt.lr == 0.1
     np.testing.assert_array_equal(opt.state[0]["m"], m)
     np.testing.assert_array_equal(opt.state[0]["v"], v)
     opt.step()  # the second step again, from the same state
     second = p.data.copy()
     opt.load_state_dict(snapshot)
-    p.data = data
+    p.data = data.copy()
     opt.step()
     np.testing.assert_array_equal(p.data, second)
