@@ -52,7 +52,8 @@ class Optimizer:
     def load_state_dict(self, snapshot: dict[str, Any]) -> None:
         """Go back to a :meth:`state_dict` snapshot; the moments return to their parameters' backends."""
         self.state = [
-            {key: backend.to_backend(value, backend.backend_of(p.data)) for key, value in state.items()}
+            # copies: step() updates the moments in place, and the snapshot may be loaded again
+            {key: backend.to_backend(value.copy(), backend.backend_of(p.data)) for key, value in state.items()}
             for p, state in zip(self.params, snapshot["state"], strict=True)
         ]
         for key, value in snapshot["attributes"].items():
