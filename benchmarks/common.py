@@ -116,6 +116,16 @@ def sgemm_gflops(size: int = 2048, repeats: int = 7, backend_name: str = "numpy"
     return 2.0 * size**3 / best / 1e9
 
 
+def minor_page_faults() -> int:
+    """Minor page faults of this process so far (fresh memory the OS maps on first touch);
+    0 where the resource module is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def gpu_clock(also: Callable[[], Any] | None = None) -> Callable[[], float]:
     """time.perf_counter after waiting for the GPU's queued work (CuPy's, and ``also``'s):
     a GPU runs asynchronously, so an unsynchronised clock would time only the launches."""

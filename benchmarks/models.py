@@ -27,7 +27,8 @@ twin of each model is built layer by layer from the tinyae model, weights copied
    each block after a pause that lets the other library's thread pool go quiet. Median step
    time and its quartiles; ``speed-up = torch time / tinyae time`` (> 1: tinyae is faster).
    Both libraries use the same number of threads (``--threads``, default: the cores).
-3. SGEMM: NumPy's float32 GFLOP/s on a 2048^3 product, and the share of it each step reaches,
+3. SGEMM: NumPy's float32 GFLOP/s on a 2048^3 product, measured just before each model (the
+   machine's speed drifts), and the share of it that model's step reaches,
    counting 2 M N K flops for every matrix product a training step needs: the forward pass,
    the weight gradients, and the input gradients of every layer but the first (the data need
    no gradient, and PyTorch computes none).
@@ -57,7 +58,16 @@ from typing import Any
 import numpy as np
 
 import tinyae as ae
-from benchmarks.common import alternate, cores, gpu_clock, limit_blas_threads, machine, sgemm_gflops, summary
+from benchmarks.common import (
+    alternate,
+    cores,
+    gpu_clock,
+    limit_blas_threads,
+    machine,
+    minor_page_faults,
+    sgemm_gflops,
+    summary,
+)
 
 MODELS = ("mlp", "vae", "conv")
 DESCRIPTIONS = {
@@ -380,7 +390,15 @@ def run_model(name: str, args: argparse.Namespace, torch: Any) -> dict:
     row: dict[str, Any] = {"model": name, "description": DESCRIPTIONS[name], "batch": args.batch}
     row["parity"] = parity(name, model, optimizer, twins, x)
 
-    steps: dict[str, Callable[[], Any]] = {"tinyae": lambda: tinyae_step(model, optimizer, x)}
+    faults = {"count": 0, "steps": 0}
+
+    def counted_step() -> None:  # tinyae's step, counting the OS page faults it causes
+        before = minor_page_faults()
+        tinyae_step(model, optimizer, x)
+        faults["count"] += minor_page_faults() - before
+        faults["steps"] += 1
+
+    steps: dict[str, Callable[[], Any]] = {"tinyae": counted_step}
     for label, twin in twins.items():
         tx = twin.input(host_x)
         steps[label] = lambda twin=twin, tx=tx: twin.step(tx)
@@ -393,6 +411,7 @@ def run_model(name: str, args: argparse.Namespace, torch: Any) -> dict:
         row[f"speedup_vs_{label}"] = row[label]["median_ms"] / row["tinyae"]["median_ms"]
     row["gflop_per_step"] = gemm_flops(name, model, args.batch) / 1e9
     row["tinyae"]["gflops"] = row["gflop_per_step"] / (row["tinyae"]["median_ms"] / 1e3)
+    row["tinyae"]["page_faults_per_step"] = faults["count"] / faults["steps"]
     return row
 
 
@@ -411,11 +430,12 @@ def run(args: argparse.Namespace) -> dict:
         "torch": None if torch is None else torch.__version__,
         **machine(),
     }
-    result["sgemm_gflops"] = sgemm_gflops(backend_name=args.backend)
     result["rows"], failures = [], []
     for name in args.models:
+        sgemm = sgemm_gflops(backend_name=args.backend)
         row = run_model(name, args, torch)
-        row["tinyae"]["sgemm_fraction"] = row["tinyae"]["gflops"] / result["sgemm_gflops"]
+        row["sgemm_gflops"] = sgemm
+        row["tinyae"]["sgemm_fraction"] = row["tinyae"]["gflops"] / sgemm
         failures += parity_failures(name, row["parity"])
         result["rows"].append(row)
         if failures:
@@ -445,10 +465,11 @@ def format_table(result: dict) -> str:
     has_torch = result["torch"] is not None
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)"
                      for b in result["blas"]) or "unknown BLAS"
+    sgemm = "-".join(sorted({f"{r['sgemm_gflops']:.0f}" for r in result["rows"]}, key=float)) or "?"
     lines = [
         f"tinyae ({result['backend']}) vs PyTorch {result['torch'] or 'not installed'}: one training step "
         f"(forward + backward + Adam lr 1e-3), float32, batch {result['batch']}, {result['threads']} threads",
-        f"numpy {result['numpy']} with {blas}; SGEMM {result['sgemm_gflops']:.0f} GFLOP/s (2048^3, best of 7)",
+        f"numpy {result['numpy']} with {blas}; SGEMM {sgemm} GFLOP/s (2048^3, best of 7, before each model)",
         f"ms per step: median [quartiles] of {result['rounds']} x {result['repeats']} steps, blocks alternating; "
         "speed-up = torch ms / tinyae ms (> 1: tinyae is faster)",
     ]
@@ -472,7 +493,8 @@ def format_table(result: dict) -> str:
     lines.append("-" * len(head))
     for r in result["rows"]:
         extra = f"; torch best: {r['torch_best_config']}" if has_torch else ""
-        lines.append(f"{r['model']:<6} {r['description']}, {r['gflop_per_step']:.3f} GFLOP per step{extra}")
+        lines.append(f"{r['model']:<6} {r['description']}, {r['gflop_per_step']:.3f} GFLOP per step{extra}; "
+                     f"{r['tinyae']['page_faults_per_step']:.0f} page faults per tinyae step")
     if has_torch:
         lines.append("parity = the largest max|a - b| / max|b| of the loss, the gradients and the parameter "
                      "updates of one step, against both torch configurations")
@@ -481,7 +503,7 @@ def format_table(result: dict) -> str:
         lines.append(
             f"memory {name:<5} peak {m['peak_mb']:.0f} MB for one epoch of {m['samples']} samples "
             f"(dataset {m['dataset_mb']:.0f} MB; target <= 1.5 x dataset + 200 MB = {m['target_mb']:.0f} MB: "
-            f"{verdict}; epoch {m['epoch_s']:.1f} s)"
+            f"{verdict}; epoch {m['epoch_s']:.1f} s under tracemalloc)"
         )
     for v in result.get("targets", []):
         shown = (lambda x: f"{100 * x:.1f}%") if v["target"].startswith("share") else (lambda x: f"{x:.2f}x")

@@ -4,7 +4,8 @@ The same as `tinyae demo conv`; the demo itself lives in tinyae/demos.py.
 """
 
 import sys
+from pathlib import Path
 
 from tinyae.cli import main
 
-sys.exit(main(["demo", "conv", *sys.argv[1:]]))
+sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

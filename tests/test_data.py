@@ -11,8 +11,6 @@ import pytest
 
 from tinyae import data
 
-pytest.importorskip("sklearn")
-
 
 def _write_idx(path: Path, array: np.ndarray, *, compress=True, magic=None):
     header = magic if magic is not None else struct.pack(">HBB", 0, 0x08, array.ndim)

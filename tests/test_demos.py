@@ -9,13 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image  # matplotlib depends on pillow
 
-pytest.importorskip("matplotlib")
-pytest.importorskip("sklearn")
-
-from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
-
-from tinyae import History, cli, demos, plot  # noqa: E402
+from tinyae import History, cli, demos, plot
 
 EXPECTED = {
     "latent": (["latent_map.png", "reconstructions.png", "pca_vs_autoencoder.png", "training_curves.png"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -99,5 +100,10 @@ def test_a_single_array_file_is_refused(tmp_path):
 def test_save_and_load_name_the_same_file_and_it_is_not_private(tmp_path):
     model = _model(0)
     path = ae.save(model, tmp_path / "ckpt")
-    assert ae.load(_model(1), tmp_path / "ckpt") is not None  # "ckpt" finds ckpt.npz, as save named it
-    assert path.stat().st_mode & 0o044  # readable by group/others as the umask allows, not mkstemp's 0600
+    loaded = ae.load(_model(1), tmp_path / "ckpt")  # "ckpt" finds ckpt.npz, as save named it
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        np.testing.assert_array_equal(ae.to_numpy(a), ae.to_numpy(b), err_msg=name)
+    umask = os.umask(0)
+    os.umask(umask)
+    # the mode a new file gets under the umask, not mkstemp's private 0600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -13,7 +13,7 @@ GRADS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, -0.3, -1.0]), np.array([-0.2
 START = np.array([1.0, -2.0, 0.5])
 
 
-def _run(make_optimizer, backend_name, grads=GRADS, start=START):
+def _run(make_optimizer, grads=GRADS, start=START):
     """Apply the given gradients one step each; return the parameter after every step."""
     p = ae.Parameter(ae.to_backend(start.copy()))
     opt = make_optimizer([p])
@@ -26,14 +26,14 @@ def _run(make_optimizer, backend_name, grads=GRADS, start=START):
 
 
 def test_sgd_by_hand(backend_name):
-    got = _run(lambda ps: ae.SGD(ps, lr=0.1), backend_name)
+    got = _run(lambda ps: ae.SGD(ps, lr=0.1))
     expected = START - 0.1 * GRADS[0]
     np.testing.assert_allclose(got[0], expected)
     np.testing.assert_allclose(got[2], START - 0.1 * (GRADS[0] + GRADS[1] + GRADS[2]))
 
 
 def test_sgd_momentum_by_hand(backend_name):
-    got = _run(lambda ps: ae.SGD(ps, lr=0.1, momentum=0.9), backend_name)
+    got = _run(lambda ps: ae.SGD(ps, lr=0.1, momentum=0.9))
     v1 = GRADS[0]
     v2 = 0.9 * v1 + GRADS[1]
     v3 = 0.9 * v2 + GRADS[2]
@@ -57,21 +57,20 @@ def _adam_by_hand(lr, b1, b2, eps, wd):
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_adam_by_hand(backend_name, weight_decay):
-    got = _run(lambda ps: ae.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay),
-               backend_name)
+    got = _run(lambda ps: ae.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay))
     for a, b in zip(got, _adam_by_hand(0.01, 0.8, 0.99, 1e-6, weight_decay)):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_adam_first_step_is_lr_times_sign():
-    got = _run(lambda ps: ae.Adam(ps, lr=0.05), "numpy")
+    got = _run(lambda ps: ae.Adam(ps, lr=0.05))
     # m_hat = g and v_hat = g^2 at t = 1, so the step is lr g / (|g| + eps) = lr sign(g)
     np.testing.assert_allclose(got[0], START - 0.05 * np.sign(GRADS[0]), rtol=1e-6)
 
 
 def test_adamw_decay_alone_shrinks_geometrically():
     zeros = [np.zeros(3)] * 4
-    got = _run(lambda ps: ae.Adam(ps, lr=0.1, weight_decay=0.5), "numpy", grads=zeros)
+    got = _run(lambda ps: ae.Adam(ps, lr=0.1, weight_decay=0.5), grads=zeros)
     np.testing.assert_allclose(got[-1], START * (1 - 0.1 * 0.5) ** 4)
 
 

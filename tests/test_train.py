@@ -6,18 +6,14 @@ import numpy as np
 import pytest
 
 import tinyae as ae
-
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+from tinyae.data import load_digits
 
 
 @pytest.fixture(scope="module")
 def digits():
-    """scikit-learn's 8x8 digits in [0, 1]: 1500 for training, the rest for validation."""
-    data = sklearn_datasets.load_digits()
-    x = (data.data / 16.0).astype(np.float32)
-    order = np.random.default_rng(0).permutation(len(x))
-    x, y = x[order], data.target[order]
-    return x[:1500], x[1500:], y[:1500], y[1500:]
+    """scikit-learn's 8x8 digits in [0, 1], flat, with tinyae's train / validation split."""
+    data = load_digits()
+    return data.flat("train"), data.flat("val"), data.y_train, data.y_val
 
 
 def _mean_image_mse(x_train, x_val):
