@@ -38,7 +38,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import cores, machine, pin_threads_early, time_block  # noqa: E402  (stdlib only)
+from benchmarks.common import alternate, cores, machine, pin_threads_early  # noqa: E402  (stdlib only)
 
 # Only when run (python -m benchmarks.conv or as a script): importing it changes nothing.
 _THREADS = pin_threads_early(sys.argv[1:]) if __name__ == "__main__" else cores()
@@ -46,7 +46,8 @@ _THREADS = pin_threads_early(sys.argv[1:]) if __name__ == "__main__" else cores(
 import numpy as np  # noqa: E402  (after pinning the thread pools)
 
 import tinyae as ae  # noqa: E402
-from tinyae.layers.conv import Conv2D, ConvTranspose2D  # noqa: E402
+from benchmarks.models import _import_torch, _torch_layer  # noqa: E402
+from tinyae.layers.conv import Conv2D, ConvTranspose2D, from_chwn, to_chwn  # noqa: E402
 
 # (label, transposed, in_channels, out_channels, kernel, stride, padding, output_padding, input side)
 CASES = [
@@ -68,7 +69,7 @@ def _describe(case: tuple) -> str:
 
 def _batch_last(a: np.ndarray) -> np.ndarray:
     """The same NCHW values, stored batch-last ((C, H, W, N) memory), as tinyae's conv layers return them."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return from_chwn(np.ascontiguousarray(to_chwn(a)))
 
 
 def _build(case: tuple, batch: int, layout: str, rng: np.random.Generator) -> dict:
@@ -84,16 +85,10 @@ def _build(case: tuple, batch: int, layout: str, rng: np.random.Generator) -> di
         bench = {"layer": layer, "x": x if first else _batch_last(x), "g": _batch_last(g)}
     else:
         bench = {"layer": layer, "x": x, "g": g}
-    try:
-        import torch
-    except ImportError:
+    torch = _import_torch()
+    if torch is None:
         return bench
-    cls = torch.nn.ConvTranspose2d if transposed else torch.nn.Conv2d
-    kwargs = {"output_padding": op} if transposed else {}
-    tlayer = cls(cin, cout, k, stride=s, padding=p, **kwargs)
-    with torch.no_grad():
-        tlayer.weight.copy_(torch.from_numpy(ae.to_numpy(layer.weight.data)))
-        tlayer.bias.copy_(torch.from_numpy(ae.to_numpy(layer.bias.data)))
+    tlayer = _torch_layer(layer, torch)  # the same weights
     bench.update(tlayer=tlayer, tx=torch.from_numpy(x.copy()).requires_grad_(True), tg=torch.from_numpy(g))
     return bench
 
@@ -133,31 +128,22 @@ def _max_difference(bench: dict) -> float:
 
 
 def run(batch: int, repeats: int, rounds: int, warmup: int, threads: int, layout: str = "nchw") -> dict:
-    try:
-        import torch
-
+    torch = _import_torch()
+    if torch is not None:
         torch.set_num_threads(threads)
-        torch_version = torch.__version__
-    except ImportError:
-        torch, torch_version = None, None
     ae.seed(0)
     rng = np.random.default_rng(0)
     rows = []
     for case in CASES:
         bench = _build(case, batch, layout, rng)
         has_torch = "tlayer" in bench
-        for _ in range(warmup):
-            _tinyae_step(bench)
-            if has_torch:
-                _torch_step(bench)
-        ours, theirs = [], []
-        for _ in range(rounds):
-            ours += time_block(lambda bench=bench: _tinyae_step(bench), repeats)
-            if has_torch:
-                theirs += time_block(lambda bench=bench: _torch_step(bench), repeats)
-        row = {"layer": case[0], "shape": _describe(case), "tinyae_ms": 1e3 * statistics.median(ours)}
+        steps = {"tinyae": lambda bench=bench: _tinyae_step(bench)}
         if has_torch:
-            row["torch_ms"] = 1e3 * statistics.median(theirs)
+            steps["torch"] = lambda bench=bench: _torch_step(bench)
+        times = alternate(steps, repeats, rounds, warmup)
+        row = {"layer": case[0], "shape": _describe(case), "tinyae_ms": 1e3 * statistics.median(times["tinyae"])}
+        if has_torch:
+            row["torch_ms"] = 1e3 * statistics.median(times["torch"])
             row["ratio"] = row["torch_ms"] / row["tinyae_ms"]
             row["max_rel_difference"] = _max_difference(bench)
         rows.append(row)
@@ -173,7 +159,7 @@ def run(batch: int, repeats: int, rounds: int, warmup: int, threads: int, layout
         "repeats": repeats,
         "rounds": rounds,
         **machine(),
-        "torch": torch_version,
+        "torch": None if torch is None else torch.__version__,
         "rows": rows,
         "total": total,
     }
