@@ -7,36 +7,34 @@ The forward pass turns the convolution into ONE matrix product. Every output pix
 looks at one kh x kw window of the zero-padded input, across all C channels; im2col copies
 each window into a row:
 
-    X  = im2col(x)       shape (N Ho Wo, kh kw C)    one row per output pixel
-    Wm = W as a matrix   shape (O, kh kw C)          one row per output channel
+    X  = im2col(x)       shape (N Ho Wo, C kh kw)    one row per output pixel
+    Wm = W as a matrix   shape (O, C kh kw)          one row per output channel
     Y  = X Wm^T + b      shape (N Ho Wo, O)          the output, one row per output pixel
 
-The helpers (from tinyae.layers.conv) work channels-last, on (N, H, W, C) arrays:
-conv.to_nhwc / conv.to_nchw switch layouts (free views); conv.im2col(x_nhwc, kernel, stride,
-padding) makes X; conv.col2im(cols, x_nhwc_shape, kernel, stride, padding) is its adjoint: it
-adds every entry of a (N Ho Wo, kh kw C) matrix back onto the input element it was copied
-from (overlapping windows add up) and drops the padding. weight_matrix and weight_tensor
-below convert W between its (O, C, kh, kw) layout and the (O, kh kw C) matrix.
+The helpers: im2col(x, kernel, stride, padding) makes X from NCHW images x (columns in the
+order channel, kernel row, kernel column, as torch's unfold); col2im(cols, x_shape, kernel,
+stride, padding) is its adjoint: it adds every entry of a (N Ho Wo, C kh kw) matrix back onto
+the input element it was copied from (overlapping windows add up), dropping the padding, and
+returns NCHW images of x_shape. pixel_rows(g) turns (N, O, Ho, Wo) images into the (N Ho Wo, O)
+matrix with one row per pixel, and from_pixel_rows(Y, N, Ho, Wo) turns it back. weight_matrix
+and weight_tensor below convert W between its (O, C, kh, kw) layout and the matrix Wm.
 """
 
 from __future__ import annotations
 
 import tinyae as ae
-from tinyae.layers import conv
+from tinyae.kernels import col2im, im2col  # noqa: F401  (col2im: for your backward)
+from tinyae.layers.conv import from_pixel_rows, pixel_rows  # noqa: F401  (pixel_rows: likewise)
 
 
 def weight_matrix(w):
-    """W of shape (O, C, kh, kw) -> the matrix Wm of shape (O, kh kw C), columns in im2col's order."""
-    xp = ae.array_module(w)
-    o, c, kh, kw = w.shape
-    return xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (o, kh * kw * c))
+    """W of shape (O, C, kh, kw) -> the matrix Wm of shape (O, C kh kw), columns in im2col's order."""
+    return ae.array_module(w).reshape(w, (w.shape[0], -1))
 
 
 def weight_tensor(m, shape):
-    """The inverse of weight_matrix: a (O, kh kw C) matrix -> a tensor of ``shape`` = (O, C, kh, kw)."""
-    xp = ae.array_module(m)
-    o, c, kh, kw = shape
-    return xp.permute_dims(xp.reshape(m, (o, kh, kw, c)), (0, 3, 1, 2))
+    """The inverse of weight_matrix: a (O, C kh kw) matrix -> a tensor of ``shape`` = (O, C, kh, kw)."""
+    return ae.array_module(m).reshape(m, shape)
 
 
 class Conv2D(ae.Conv2D):
@@ -51,26 +49,24 @@ class Conv2D(ae.Conv2D):
 
     def forward(self, x):
         """y = conv(x, W) + b for x of shape (N, C, H, W); y has shape (N, O, Ho, Wo),
-        Ho = (H + 2 ph - kh) // sh + 1 (Wo likewise). Given: it keeps X and the shapes for backward."""
-        xp = ae.array_module(x)
+        Ho = (H + 2 ph - kh) // sh + 1 (Wo likewise). Given: it keeps X and x's shape for backward."""
         n, o, ho, wo = self.output_shape(tuple(x.shape))
-        x_nhwc = conv.to_nhwc(x)  # (N, H, W, C)
-        cols = conv.im2col(x_nhwc, self.kernel_size, self.stride, self.padding)  # X: (N Ho Wo, kh kw C)
+        cols = im2col(x, self.kernel_size, self.stride, self.padding)  # X: (N Ho Wo, C kh kw)
         y = cols @ weight_matrix(self.weight.data).T + self.bias.data  # Y: (N Ho Wo, O)
-        self._cache = (cols, tuple(x_nhwc.shape), (n, o, ho, wo))
-        return conv.to_nchw(xp.reshape(y, (n, ho, wo, o)))  # (N, O, Ho, Wo)
+        self._cache = (cols, tuple(x.shape))
+        return from_pixel_rows(y, n, ho, wo)  # (N, O, Ho, Wo)
 
     def backward(self, grad_out):
         """Given g = grad_out = dL/dy of shape (N, O, Ho, Wo), and from forward
-        cols, x_nhwc_shape, y_shape = self._cache  (X, the input's (N, H, W, C), and y's shape):
+        cols, x_shape = self._cache  (X, and the input's shape (N, C, H, W)):
 
             G     = g as a matrix, one row per output pixel:
-                    xp.reshape(conv.to_nhwc(g), (-1, O))          shape (N Ho Wo, O)
-            dL/dW = G^T X      shape (O, kh kw C): weight_tensor(..., W.shape), add to self.weight.grad
+                    pixel_rows(grad_out)                           shape (N Ho Wo, O)
+            dL/dW = G^T X      shape (O, C kh kw): weight_tensor(..., W.shape), add to self.weight.grad
             dL/db = the sum of G over its rows              shape (O,):       add to self.bias.grad
-            dL/dX = G Wm       shape (N Ho Wo, kh kw C)
-            dL/dx = col2im(dL/dX) (with this layer's kernel, stride and padding),
-                    back to NCHW with conv.to_nchw                 shape (N, C, H, W): return it
+            dL/dX = G Wm       shape (N Ho Wo, C kh kw)
+            dL/dx = col2im(dL/dX, x_shape, ...) (with this layer's kernel, stride and padding)
+                                                            shape (N, C, H, W): return it
 
         Use xp = ae.array_module(grad_out) for array functions (xp.reshape, xp.sum), not numpy.
         The check draws kernels 1-4, strides 1-3 and paddings 0-2 (ints or pairs). A correct

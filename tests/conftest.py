@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import tinyae as ae
+from tinyae import kernels
 
 # "ci" (the default) keeps the whole suite well under 3 minutes on 2 cores and is
 # derandomized, so a CI failure reproduces; "dev" searches harder:
@@ -36,3 +37,13 @@ def backend_name(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=kernels.MODES)
+def kernel_mode(request, backend_name):
+    """Run the test through the fast kernels and again through the reference ones. The fast ones
+    take NumPy arrays only: on another backend every call is the reference already, run once."""
+    if request.param == "fast" and backend_name != "numpy":
+        pytest.skip(f"on {backend_name!r} every kernel call takes the reference path (the 'reference' run)")
+    with kernels.using(request.param):
+        yield request.param

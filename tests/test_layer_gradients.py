@@ -1,19 +1,23 @@
 """Every layer's backward pass against central differences in float64 (see tinyae.gradcheck).
 
-Shapes, hyper-parameters and values are drawn by hypothesis. The verdict is the
-checker's: max|a - n| / max(1, max|a|, max|n|) <= 1e-6 for the input and every
-parameter (the threshold and its reason are in tinyae/gradcheck.py).
+Shapes, hyper-parameters and values are drawn by hypothesis, and every check runs twice: through
+the fast kernels and through the reference ones (tinyae.kernels). The verdict is the checker's:
+max|a - n| / max(1, max|a|, max|n|) <= 1e-6 for the input and every parameter (the threshold
+and its reason are in tinyae/gradcheck.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinyae as ae
 from tinyae import strategies as ts
 from tinyae.gradcheck import check_module
+
+pytestmark = pytest.mark.usefixtures("kernel_mode")  # each check runs on the fast and the reference kernels
 
 
 @given(cfg=ts.dense_configs(), data=st.data())

@@ -25,20 +25,20 @@ def _to(a, dtype=np.float32):
 # Gradients (hypothesis, float64, numpy and strict)
 # --------------------------------------------------------------------------- #
 @given(shape=ts.shapes(), reduction=reductions, data=st.data())
-def test_mse_gradient(backend_name, shape, reduction, data):
+def test_mse_gradient(backend_name, kernel_mode, shape, reduction, data):
     pred, target = data.draw(ts.arrays(shape)), data.draw(ts.arrays(shape))
     check_loss(ae.MSELoss(reduction), ae.to_backend(pred), ae.to_backend(target))
 
 
 @given(shape=ts.shapes(), reduction=reductions, data=st.data())
-def test_bce_gradient(backend_name, shape, reduction, data):
+def test_bce_gradient(backend_name, kernel_mode, shape, reduction, data):
     pred = data.draw(ts.probabilities(shape))
     target = data.draw(ts.probabilities(shape, 0.0, 1.0))
     check_loss(ae.BCELoss(reduction), ae.to_backend(pred), ae.to_backend(target))
 
 
 @given(shape=ts.shapes(), reduction=reductions, data=st.data())
-def test_bce_with_logits_gradient(backend_name, shape, reduction, data):
+def test_bce_with_logits_gradient(backend_name, kernel_mode, shape, reduction, data):
     logits = data.draw(ts.arrays(shape, max_magnitude=6.0))
     target = data.draw(ts.probabilities(shape, 0.0, 1.0))
     check_loss(ae.BCEWithLogitsLoss(reduction), ae.to_backend(logits), ae.to_backend(target))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import tinyae as ae
 from tinyae import strategies as ts
 from tinyae.gradcheck import check_model, compare_gradients, numerical_gradient
+from tinyae.module import skip_input_gradient
 
 
 def _enc(d, k, act=ae.Sigmoid):
@@ -44,11 +45,25 @@ MODELS = {
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_forward_backward_gradients(backend_name, name):
+def test_forward_backward_gradients(backend_name, kernel_mode, name):
     """The whole objective's gradient, every parameter, float64, fixed noise (tolerance 1e-6)."""
     model = MODELS[name]()
     shape = (3, 1, 5, 4) if name == "conv-ae" else (3, 1, 4, 4) if name.startswith("conv") else (3, 5)
     check_model(model, _data(shape))
+
+
+def test_bce_autoencoder_folds_its_sigmoid_into_the_loss(backend_name):
+    """With loss="bce" and a decoder ending in a Sigmoid, training uses BCE with logits on the layers
+    before it: the same value as BCE of forward(x), and a whole-objective gradient check passes."""
+    for model in (MODELS["ae-bce"](), ae.stacked_autoencoder([5, 4, 3], loss="bce"), ae.mlp_autoencoder([5, 3])):
+        assert model.folds_sigmoid and isinstance(model.loss, ae.BCEWithLogitsLoss)
+        x = _data((6, 5))
+        for p in model.parameters():
+            p.data = ae.to_backend(p.data, dtype=np.float64)
+        assert model.evaluate(x)["loss"] == pytest.approx(ae.BCELoss()(model(x), x), rel=1e-12)
+        check_model(model, x)
+    plain = ae.Autoencoder(_enc(5, 3), ae.Sequential(ae.Dense(3, 5), ae.Sigmoid(), ae.Dense(5, 5)), "bce")
+    assert not plain.folds_sigmoid and isinstance(plain.loss, ae.BCELoss)
 
 
 def test_conditional_vae_gradients(backend_name):
@@ -199,7 +214,7 @@ def test_model_errors(make, error, message):
 
 
 # --------------------------------------------------------------------------- #
-# The encoder's backward pass without the data's gradient (tinyae.models.backward)
+# The encoder's backward pass without the data's gradient (needs_input_grad)
 # --------------------------------------------------------------------------- #
 class _DenseWithItsOwnBackward(ae.Dense):
     """A subclass that writes its own backward (as an exercise does): it must still run."""
@@ -218,35 +233,56 @@ class _DenseWithItsOwnBackward(ae.Dense):
         (lambda: ae.Sequential(ae.Flatten(), ae.Dense(8, 3), ae.Tanh()), (5, 2, 2, 2)),
         (lambda: ae.Sequential(ae.Sequential(ae.Dense(6, 4), ae.Sigmoid()), ae.Dense(4, 3)), (5, 6)),
         (lambda: ae.Sequential(ae.Conv2D(2, 3, 3, stride=2, padding=1), ae.ReLU(), ae.Conv2D(3, 4, 2)), (5, 2, 5, 5)),
+        (lambda: ae.Sequential(ae.ConvTranspose2D(2, 3, 3, stride=2), ae.ReLU(), ae.Conv2D(3, 4, 2)), (5, 2, 3, 3)),
         (lambda: ae.Sequential(ae.Sigmoid(), ae.Dense(6, 3)), (5, 6)),
         (lambda: ae.Dense(6, 3), (5, 6)),
     ],
 )
-def test_backward_to_parameters_gives_the_full_backwards_parameter_gradients(backend_name, make, shape):
-    from tinyae.models.backward import backward_to_parameters
-
+def test_skipping_the_input_gradient_keeps_every_parameter_gradient(backend_name, make, shape):
     rng = np.random.default_rng(3)
     ae.seed(0)
     full = make()
     ae.seed(0)
     skipping = make()  # the same weights
+    marked = skip_input_gradient(skipping)
+    assert marked is not None and marked.needs_input_grad is False and marked.parameters()
     x = ae.to_backend(rng.standard_normal(shape), dtype=np.float32)
     g = ae.to_backend(rng.standard_normal(tuple(full(x).shape)), dtype=np.float32)
-    full.backward(g)
+    assert full.backward(g) is not None
     skipping(x)
-    backward_to_parameters(skipping, g)
+    assert skipping.backward(g) is None
     for a, b in zip(full.parameters(), skipping.parameters()):
         np.testing.assert_allclose(ae.to_numpy(b.grad), ae.to_numpy(a.grad), rtol=1e-6, atol=1e-7)
 
 
-def test_backward_to_parameters_runs_a_first_layers_own_backward():
-    from tinyae.models.backward import backward_to_parameters
+def test_a_layer_skipping_its_input_gradient_after_one_with_parameters_is_refused():
+    net = ae.Sequential(ae.Dense(4, 3), ae.ReLU(), ae.Dense(3, 2))
+    net[2].needs_input_grad = False  # by hand, on the wrong layer: Dense(4 -> 3) would learn nothing
+    net(np.ones((2, 4), dtype=np.float32))
+    with pytest.raises(RuntimeError, match=r"layer 2 \(Dense\(3 -> 2\)\) has needs_input_grad = False .* layer 0"):
+        net.backward(np.ones((2, 2), dtype=np.float32))
 
+
+def test_models_skip_the_datas_gradient_and_run_a_first_layers_own_backward():
     encoder = ae.Sequential(_DenseWithItsOwnBackward(4, 3), ae.ReLU())
-    x = np.ones((2, 4), dtype=np.float32)
-    encoder(x)
-    backward_to_parameters(encoder, np.ones((2, 3), dtype=np.float32))
-    assert _DenseWithItsOwnBackward.calls == 1
+    model = ae.Autoencoder(encoder, ae.Sequential(ae.Dense(3, 4)))
+    assert encoder[0].needs_input_grad is False and model.decoder[0].needs_input_grad is True
+    before = _DenseWithItsOwnBackward.calls
+    model.forward_backward(np.ones((2, 4), dtype=np.float32))
+    assert _DenseWithItsOwnBackward.calls == before + 1
+    report = ae.gradcheck.check_module(model.encoder, np.ones((2, 4)))  # the check computes dL/dx anyway
+    assert report["input"].passed and encoder[0].needs_input_grad is False
+
+
+def test_pretraining_leaves_the_stacked_model_trainable_end_to_end():
+    """pretrain_layerwise trains block k as its own autoencoder (its input, the codes, is data then);
+    afterwards the whole model's backward still reaches every block."""
+    model = ae.stacked_autoencoder([8, 6, 4], loss="mse")
+    x = np.random.default_rng(0).uniform(0, 1, (32, 8)).astype(np.float32)
+    ae.pretrain_layerwise(model, x, epochs=1, batch_size=16, progress=False)
+    model.zero_grad()
+    model.forward_backward(x)
+    assert all(np.any(ae.to_numpy(p.grad)) for p in model.parameters())
 
 
 def test_vae_objective_value_by_hand(backend_name):

@@ -37,26 +37,22 @@ def test_backward_accumulates_and_zero_grad_clears(backend_name, rng):
     assert all(not np.any(ae.to_numpy(p.grad)) for p in net.parameters())
 
 
-def test_accumulate_grad_after_zero_grad_keeps_the_value_and_then_adds(backend_name):
+def test_grad_is_zeros_at_creation_and_after_zero_grad_which_writes_in_place(backend_name):
     p = ae.Parameter(ae.to_backend(np.ones((2, 3), dtype=np.float32)), "w")
-    v = ae.to_backend(np.full((2, 3), 2.0, dtype=np.float32))
-    p.accumulate_grad(v)  # 0 + v: v itself becomes the gradient, no zeros are written
-    assert p.grad is v
-    p.accumulate_grad(ae.to_backend(np.full((2, 3), 0.5, dtype=np.float32)))
+    assert ae.backend.numpy_dtype(p.grad) == np.float32 and ae.backend.backend_of(p.grad) == backend_name
+    np.testing.assert_array_equal(ae.to_numpy(p.grad), np.zeros((2, 3)))
+    grad = p.grad
+    p.grad += ae.to_backend(np.full((2, 3), 2.0, dtype=np.float32))  # what a backward pass does
+    p.grad += ae.to_backend(np.full((2, 3), 0.5, dtype=np.float32))
     np.testing.assert_array_equal(ae.to_numpy(p.grad), np.full((2, 3), 2.5))
     p.zero_grad()
-    assert ae.backend.numpy_dtype(p.grad) == np.float32 and not np.any(ae.to_numpy(p.grad))
+    assert p.grad is grad and not np.any(ae.to_numpy(p.grad))
 
 
-@pytest.mark.parametrize("first", [True, False], ids=["after zero_grad", "adding"])
-def test_accumulate_grad_refuses_a_value_unlike_the_data(first):
+def test_grad_of_another_shape_is_refused():
     p = ae.Parameter(np.ones((2, 3), dtype=np.float32), "w")
-    if not first:
-        p.accumulate_grad(np.ones((2, 3), dtype=np.float32))
-    with pytest.raises(TypeError, match=r"expected a float32 gradient .* got float64"):
-        p.accumulate_grad(np.ones((2, 3)))  # NumPy alone would round it silently into float32
-    with pytest.raises(ValueError, match=r"expected a gradient of shape \(2, 3\) .* got \(3,\)"):
-        p.accumulate_grad(np.ones(3, dtype=np.float32))  # += would broadcast it
+    with pytest.raises(ValueError, match=r"Parameter w: expected new grad of shape \(2, 3\), got \(3,\)"):
+        p.grad = np.ones(3, dtype=np.float32)  # += would have broadcast it
 
 
 def test_train_and_eval_reach_every_submodule():

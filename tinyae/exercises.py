@@ -47,7 +47,7 @@ from .gradcheck import DEFAULT_TOL, TensorCheck, check_loss, check_module, compa
 from .layers import Conv2D, Dense, Dropout, ReLU, Sigmoid
 from .losses import BCELoss, BCEWithLogitsLoss
 
-try:  # hypothesis is in the "test" extra; without it only the import of this module works
+try:  # hypothesis is a dependency of tinyae; should it be missing, only the import of this module works
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
     from hypothesis import strategies as st
     from hypothesis.errors import NoSuchExample
@@ -592,7 +592,8 @@ def grade(
     and each case works on a copy of it.
     """
     if _HYPOTHESIS_ERROR is not None:
-        raise ImportError(f'grading exercises needs hypothesis: pip install "tinyae[test]" ({_HYPOTHESIS_ERROR})')
+        raise ImportError(f"grading exercises needs hypothesis (a dependency of tinyae): pip install hypothesis "
+                          f"({_HYPOTHESIS_ERROR})")
     exercise = exercise_of(cls_or_obj)
     if exercise is None:
         what = cls_or_obj.__name__ if isinstance(cls_or_obj, type) else repr(cls_or_obj)
@@ -737,7 +738,7 @@ def main_check(target: str, *, max_examples: int = DEFAULT_EXAMPLES, seed: int =
         print(text, file=out)
 
     if _HYPOTHESIS_ERROR is not None:
-        say('tinyae check needs hypothesis, which is not installed: pip install "tinyae[test]"')
+        say("tinyae check needs hypothesis (a dependency of tinyae), which is not installed: pip install hypothesis")
         return EXIT_ERROR
     path_text, _, name = target.partition("::")
     try:

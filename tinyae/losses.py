@@ -11,15 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import backend
-from .layers.activations import sigmoid
+from . import backend, kernels
 from .validation import check_float_array, check_same_backend
 
 REDUCTIONS = ("mean", "sum")
 
-# log(p) is floored at -100, as PyTorch does, so that BCE at p = 0 or 1 is finite.
-_LOG_FLOOR = -100.0
-# ... and the gradient's denominator p (1 - p) is floored at 1e-12 for the same reason.
+# BCE's logs are floored at -100 (kernels.LOG_FLOOR), as PyTorch does, so that BCE at p = 0 or 1
+# is finite; the gradient's denominator p (1 - p) is floored at 1e-12 for the same reason.
 _BCE_GRAD_EPS = 1e-12
 
 
@@ -64,18 +62,20 @@ class Loss:
             raise RuntimeError(f"{self!r}: backward() was called before the loss was computed")
         pred, target = self._cache
         xp = backend.array_module(pred)
-        grad = self.elementwise_grad(xp, pred, target)
+        grad = self.elementwise_grad(xp, pred, target)  # a new array: scaled in place
         if self.reduction == "mean":
-            grad = grad * (1.0 / math.prod(pred.shape))
+            grad *= 1.0 / math.prod(pred.shape)
         return grad
 
     def _reduce(self, xp: Any, values: Any) -> Any:
         return xp.mean(values) if self.reduction == "mean" else xp.sum(values)
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
+        """l_i for every element i."""
         raise NotImplementedError
 
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
+        """dl_i/dpred_i for every element i, as a new array (backward scales it in place)."""
         raise NotImplementedError
 
 
@@ -105,7 +105,7 @@ class BCELoss(Loss):
     """
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
-        return -(target * _safe_log(xp, pred) + (1.0 - target) * _safe_log(xp, 1.0 - pred))
+        return kernels.bce(pred, target)
 
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
         return (pred - target) / xp.maximum(pred * (1.0 - pred), _BCE_GRAD_EPS)
@@ -122,10 +122,10 @@ class BCEWithLogitsLoss(Loss):
     """
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
-        return xp.maximum(pred, 0.0) - pred * target + xp.log1p(xp.exp(-xp.abs(pred)))
+        return kernels.bce_with_logits(pred, target)
 
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
-        return sigmoid(pred) - target
+        return kernels.sigmoid(pred) - target
 
 
 def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
@@ -158,15 +158,6 @@ def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
             f"logvar {_count_nonfinite(xp, logvar)} NaN/inf entries, or exp(logvar) overflowed"
         )
     return kl, mu * (1.0 / n), (var - 1.0) * (0.5 / n)
-
-
-def _safe_log(xp: Any, p: Any) -> Any:
-    """log(p) floored at -100: log(0) = -inf becomes -100 (without NumPy's warning).
-
-    A NaN in p stays NaN (the maximum propagates it), so the loss's NaN guard still sees it.
-    """
-    with backend.infinities_allowed():
-        return xp.maximum(xp.log(p), _LOG_FLOOR)
 
 
 def _count_nonfinite(xp: Any, a: Any) -> int:

@@ -3,6 +3,11 @@
 There is no autodiff here. A module's ``forward`` caches what its ``backward``
 needs; ``backward(dL/dy)`` returns ``dL/dx`` and *adds* ``dL/dθ`` into each
 parameter's ``.grad``. Chaining backward calls in reverse order is the chain rule.
+
+The one exception: a layer whose input is the data (the first layer of an encoder) need
+not compute dL/dx, which nobody uses and which costs a third of its backward pass. Its
+``needs_input_grad`` flag is then False (:func:`skip_input_gradient` sets it; the models
+do so for their encoder), and its backward returns None.
 """
 
 from __future__ import annotations
@@ -18,20 +23,19 @@ from . import backend
 class Parameter:
     """A trainable array with its gradient.
 
-    ``data`` and ``grad`` may be reassigned (same shape, any float dtype of the
-    backend, e.g. float64 for a gradient check): layers and optimizers read them
-    at every call, so nothing holds a stale copy.
+    ``data`` is the array; ``grad`` is dL/d(data), an array of the same shape, dtype and
+    backend: zeros at creation and after :meth:`zero_grad`, and every backward pass adds its
+    contribution to it (``p.grad += ...``), so gradients of several passes sum up.
 
-    After :meth:`zero_grad` the gradient is zero without an array of zeros being
-    written: the first :meth:`accumulate_grad` of the next backward pass keeps its
-    value as the gradient (0 + v = v), and reading ``grad`` before that gives zeros.
-    A training step thus skips one fill and one addition over every parameter.
+    ``data`` and ``grad`` may be reassigned (same shape, any float dtype of the backend, e.g.
+    float64 for a gradient check): layers and optimizers read them at every call, so nothing
+    holds a stale copy. New ``data`` of another dtype or backend gets a zero gradient to match.
     """
 
     def __init__(self, data: Any, name: str = "") -> None:
         self._data = data
         self.name = name
-        self._grad: Any = None  # None: the gradient is zero (made on first read)
+        self._grad = backend.array_module(data).zeros_like(data)
 
     @property
     def data(self) -> Any:
@@ -39,65 +43,41 @@ class Parameter:
 
     @data.setter
     def data(self, value: Any) -> None:
-        if tuple(value.shape) != tuple(self._data.shape):
-            raise ValueError(
-                f"Parameter {self.name or '?'}: expected new data of shape {tuple(self._data.shape)}, "
-                f"got {tuple(value.shape)}"
-            )
+        self._check_shape("data", value)
         self._data = value
-        # Keep grad on the data's backend and dtype (e.g. float64 for a gradient check),
-        # so that backward's in-place `grad += ...` never mixes dtypes or devices.
-        grad = self._grad
-        if grad is not None and (backend.backend_of(grad) != backend.backend_of(value) or grad.dtype != value.dtype):
-            self._grad = None
+        # Keep grad on the data's backend and dtype, so that backward's `grad += ...` never
+        # mixes dtypes or devices.
+        if backend.backend_of(self._grad) != backend.backend_of(value) or self._grad.dtype != value.dtype:
+            self._grad = backend.array_module(value).zeros_like(value)
 
     @property
     def grad(self) -> Any:
         """dL/d(data) summed over the backward passes since the last :meth:`zero_grad`."""
-        if self._grad is None:
-            self._grad = backend.array_module(self._data).zeros_like(self._data)
         return self._grad
 
     @grad.setter
     def grad(self, value: Any) -> None:
+        self._check_shape("grad", value)
         self._grad = value
 
-    def accumulate_grad(self, value: Any) -> None:
-        """``grad += value``, for a layer's backward.
-
-        ``value`` must be a new array that the caller keeps no reference to: right after
-        :meth:`zero_grad` it becomes the gradient itself (later calls add into it), so passing
-        one array to two parameters, or changing it afterwards, would change their gradients.
-        It must have the data's shape and dtype (NumPy would silently round a float64 value
-        into a float32 gradient; CuPy and array_api_strict refuse it).
-        """
-        if value.dtype != self._data.dtype:
-            raise TypeError(
-                f"Parameter {self.name or '?'}: expected a {self._data.dtype} gradient (the dtype of the "
-                f"parameter), got {value.dtype}; is the gradient flowing back (or the loss's target) "
-                f"{value.dtype}? Convert it to {self._data.dtype}"
-            )
+    def _check_shape(self, what: str, value: Any) -> None:
         if tuple(value.shape) != tuple(self._data.shape):
             raise ValueError(
-                f"Parameter {self.name or '?'}: expected a gradient of shape {tuple(self._data.shape)} "
-                f"(the parameter's), got {tuple(value.shape)}"
+                f"Parameter {self.name or '?'}: expected new {what} of shape {tuple(self._data.shape)}, "
+                f"got {tuple(value.shape)}"
             )
-        if self._grad is None:
-            self._grad = value
-        else:
-            self._grad += value
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self._data.shape)
 
     def zero_grad(self) -> None:
-        self._grad = None
+        """Set the gradient to zeros, in place (an array kept from ``p.grad`` becomes zeros too)."""
+        self._grad[...] = 0.0
 
     def to(self, name: str) -> Parameter:
         self._data = backend.to_backend(self._data, name)
-        if self._grad is not None:  # the accumulated gradient moves too
-            self._grad = backend.to_backend(self._grad, name)
+        self._grad = backend.to_backend(self._grad, name)  # the accumulated gradient moves too
         return self
 
     def __repr__(self) -> str:
@@ -110,7 +90,13 @@ class Module:
     Subclasses implement ``forward(x)`` and ``backward(grad_out)``. Parameters and
     sub-modules assigned as attributes are found automatically, in the order they
     were assigned (so a layer lists ``weight`` before ``bias``).
+
+    ``needs_input_grad`` (True by default): when False, a layer with parameters still adds
+    dL/dθ to its parameters' gradients in ``backward`` but returns None instead of dL/dx
+    (for a layer whose input is the data; see :func:`skip_input_gradient`).
     """
+
+    needs_input_grad = True  # a layer whose input is the data sets it False (skip_input_gradient)
 
     def __init__(self) -> None:
         self.training = True
@@ -268,8 +254,11 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out: Any) -> Any:
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
+        for k in range(len(self.layers) - 1, -1, -1):
+            grad_out = self.layers[k].backward(grad_out)
+            if grad_out is None:  # layer k's input is the data (needs_input_grad is False): stop here
+                _check_nothing_learns_before(self, k)
+                return None
         return grad_out
 
     def __getitem__(self, i: int) -> Module:
@@ -280,3 +269,37 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def leaves(module: Module) -> Iterator[Module]:
+    """The layers a Sequential (nested ones too) runs, in order; any other module is one leaf."""
+    if isinstance(module, Sequential):
+        for layer in module:
+            yield from leaves(layer)
+    else:
+        yield module
+
+
+def skip_input_gradient(module: Module) -> Module | None:
+    """Mark the first layer of ``module`` that has parameters as taking the data as its input:
+    ``needs_input_grad = False``, so ``module.backward(g)`` still accumulates every parameter's
+    gradient but stops there and returns None, without computing dL/dx (PyTorch skips it in
+    the same way for inputs that do not require a gradient). Layers before it (a Flatten, say)
+    have no parameters and are skipped too. Returns the marked layer (None if there is none)."""
+    for layer in leaves(module):
+        if layer.parameters():
+            layer.needs_input_grad = False
+            return layer
+    return None
+
+
+def _check_nothing_learns_before(sequential: Sequential, k: int) -> None:
+    """A layer returned None for dL/dx: make sure no earlier layer has parameters, which would
+    silently get no gradient."""
+    for i in range(k):
+        if sequential.layers[i].parameters():
+            raise RuntimeError(
+                f"Sequential: layer {k} ({sequential.layers[k]!r}) has needs_input_grad = False and returned no "
+                f"input gradient, but layer {i} ({sequential.layers[i]!r}) before it has parameters that need one; "
+                f"set needs_input_grad = False only on the first layer with parameters"
+            )

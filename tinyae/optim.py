@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from . import backend
+from . import backend, kernels
 from .module import Parameter
 
 
@@ -85,10 +85,11 @@ class Optimizer:
 class SGD(Optimizer):
     r"""Stochastic gradient descent with optional (heavy-ball) momentum.
 
-        v <- mu v + g        (v = g at the first step)
+        v <- mu v + g        (v starts at zero, so v = g at the first step)
         theta <- theta - lr v
 
-    With ``momentum=0`` this is plain ``theta <- theta - lr g``.
+    With ``momentum=0`` this is plain ``theta <- theta - lr g``. ``state[i]["velocity"]`` is v.
+    The update is the kernel :func:`tinyae.kernels.sgd_update`.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0) -> None:
@@ -99,17 +100,8 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
-            if self.momentum == 0.0:
-                p.data -= self.lr * p.grad
-                continue
-            first = "velocity" not in self.state[i]
-            v = self._buffer(i, "velocity")
-            if first:
-                v += p.grad
-            else:
-                v *= self.momentum
-                v += p.grad
-            p.data -= self.lr * v
+            velocity = self._buffer(i, "velocity") if self.momentum else None
+            kernels.sgd_update(p.data, p.grad, velocity, lr=self.lr, momentum=self.momentum)
 
 
 class Adam(Optimizer):
@@ -123,21 +115,9 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)   (bias correction)
         theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
-    eps is added after the bias-corrected square root, as in PyTorch.
-
-    The code computes exactly this update with fewer passes over the arrays (the step is
-    element-wise and memory-bound, so passes are what it costs). It keeps the moments without
-    their (1 - b) factors, as plain decaying sums,
-
-        M = m / (1 - b1):   M <- b1 M + g          V = v / (1 - b2):   V <- b2 V + g^2
-
-    and folds every constant into two scalars, c = sqrt((1 - b2) / (1 - b2^t)) and
-    step = lr (1 - b1) / ((1 - b1^t) c), since
-
-        lr m_hat / (sqrt(v_hat) + eps) = step M / (sqrt(V) + eps / c)
-
-    (m_hat = (1 - b1) M / (1 - b1^t), sqrt(v_hat) = c sqrt(V)). That is 10 array operations per
-    parameter instead of 13, and no m_hat or v_hat arrays. ``state[i]["m"]`` and ``["v"]`` hold M and V.
+    eps is added after the bias-corrected square root, as in PyTorch. ``state[i]["m"]`` and
+    ``["v"]`` are m and v (PyTorch's ``exp_avg`` and ``exp_avg_sq``); ``t`` is the step count.
+    The update is the kernel :func:`tinyae.kernels.adam_update` (derivation: docs/adam.md).
     """
 
     def __init__(
@@ -163,25 +143,10 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas
-        c = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))  # sqrt(v_hat) = c sqrt(V)
-        step_size = self.lr * (1.0 - b1) / ((1.0 - b1**self.t) * c)
-        eps = self.eps / c
         for i, p in enumerate(self.params):
-            g = p.grad
-            xp = backend.array_module(g)
-            if self.weight_decay:
-                p.data *= 1.0 - self.lr * self.weight_decay
             m, v = self._buffer(i, "m"), self._buffer(i, "v")
-            # In place: no new moment arrays per step.
-            m *= b1  # M <- b1 M + g
-            m += g
-            v *= b2  # V <- b2 V + g^2
-            v += g * g
-            denom = xp.sqrt(v)  # sqrt(V) + eps / c
-            denom += eps
-            update = m / denom
-            update *= step_size
-            p.data -= update
+            kernels.adam_update(p.data, p.grad, m, v, lr=self.lr, beta1=b1, beta2=b2, eps=self.eps, step=self.t,
+                                weight_decay=self.weight_decay)
 
 
 # --------------------------------------------------------------------------- #

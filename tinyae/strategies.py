@@ -1,6 +1,6 @@
 """Hypothesis strategies for gradient checks: layer configurations and well-conditioned inputs.
 
-Shared by the test-suite and the exercises (``pip install "tinyae[test]"`` for hypothesis).
+Shared by the test-suite and the exercises (hypothesis is a dependency of tinyae, for ``tinyae check``).
 
 Values are kept O(1) so that float64 round-off in a central difference stays
 near 1e-10, and away from kinks (ReLU at 0) by at least ``min_magnitude``,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
+from ..kernels import sigmoid
 from ..module import Module
 from ..validation import check_float_array
+
+__all__ = ["LeakyReLU", "ReLU", "Sigmoid", "Tanh", "sigmoid"]
 
 
 class ReLU(Module):
@@ -15,12 +17,6 @@ class ReLU(Module):
     Backward: dL/dx = g * 1[x > 0]. The indicator is kept from forward as a
     float mask (same dtype as x), so backward is a single multiply.
     At x = 0 we take the derivative to be 0, as PyTorch does.
-
-    Forward computes y = x * 1[x > 0] with that mask: NumPy multiplies about 3x faster
-    than it takes the maximum with a scalar. The two are equal everywhere but at x = -inf,
-    where the product is NaN (an infinite activation is an overflow upstream, which
-    ``fit``'s NaN guard then reports instead of hiding it); a negative x gives -0.0 (x * 0),
-    which equals 0 and prints as "-0.".
     """
 
     def __init__(self) -> None:
@@ -30,7 +26,7 @@ class ReLU(Module):
     def forward(self, x: Any) -> Any:
         xp = check_float_array(self, x)
         self._mask = xp.astype(x > 0, x.dtype)
-        return x * self._mask
+        return xp.maximum(x, 0.0)
 
     def backward(self, grad_out: Any) -> Any:
         mask = self._cached(self._mask)
@@ -70,7 +66,7 @@ class Sigmoid(Module):
 
     Backward: dL/dx = g * s(x) (1 - s(x)), using the output y kept from forward.
 
-    Safe for any x: see :func:`sigmoid` for what happens where exp(-x) overflows.
+    Safe for any x: see :func:`tinyae.kernels.sigmoid` for what happens where exp(-x) overflows.
     """
 
     def __init__(self) -> None:
@@ -105,17 +101,3 @@ class Tanh(Module):
         self._check_grad(grad_out, y.shape)
         return grad_out * (1.0 - y * y)
 
-
-def sigmoid(x: Any) -> Any:
-    """The logistic function 1 / (1 + exp(-x)), for any x, in four array passes.
-
-    For very negative x (below about -88 in float32, -709 in float64) exp(-x) overflows to
-    inf and 1 / (1 + inf) = 0: the true value is then below the smallest normal float, so 0
-    is the right answer, not an error, and NumPy's overflow warning is silenced. For large
-    positive x, exp(-x) underflows to 0 and the result is 1. Every other value keeps full
-    relative precision (a NaN stays NaN).
-    """
-    with backend.infinities_allowed():  # exp(-x) = inf is intended (see above)
-        denominator = backend.array_module(x).exp(-x)
-    denominator += 1.0  # in place: a fresh array
-    return 1.0 / denominator

@@ -60,20 +60,16 @@ class Dense(Module):
             )
         check_matches_parameters(self, x, self.weight.data)
         self._x = x
-        y = x @ self.weight.data
-        y += self.bias.data  # in place: the product is a fresh array, so no second one is made
-        return y
+        return x @ self.weight.data + self.bias.data
 
     def backward(self, grad_out: Any) -> Any:
-        """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T."""
-        self._backward_parameters(grad_out)
-        return grad_out @ self.weight.data.T
-
-    def _backward_parameters(self, grad_out: Any) -> None:
-        """The parameter half of backward: dL/dW += x^T g and dL/db += sum_n g, without dL/dx
-        (for a first layer, whose input is the data: see tinyae.models.backward)."""
+        """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T (None when the input is
+        the data: ``needs_input_grad`` is False)."""
         x = self._cached(self._x)
         self._check_grad(grad_out, (x.shape[0], self.out_features))
         xp = backend.array_module(grad_out)
-        self.weight.accumulate_grad(x.T @ grad_out)
-        self.bias.accumulate_grad(xp.sum(grad_out, axis=0))
+        self.weight.grad += x.T @ grad_out
+        self.bias.grad += xp.sum(grad_out, axis=0)
+        if not self.needs_input_grad:
+            return None
+        return grad_out @ self.weight.data.T

@@ -1,19 +1,19 @@
 r"""Max pooling and nearest-neighbour upsampling of NCHW images.
 
 Max pooling reuses the convolution's machinery: im2col lays every window out as a row
-of (tap, channel) entries, the forward pass takes the max over the taps, and the backward
-pass routes each gradient to its window's arg-max and scatters it back with col2im.
+of (channel, tap) entries, the forward pass takes the max over each channel's taps, and the
+backward pass routes each gradient to its window's arg-max and scatters it back with col2im.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
+from .. import backend, kernels
 from ..backend import device_of
 from ..module import Module
 from ..validation import check_float_array
-from .conv import col2im, conv_output_size, im2col, to_nchw, to_nhwc, to_pair
+from .conv import conv_output_size, from_pixel_rows, to_pair
 
 __all__ = ["MaxPool2D", "Upsample2D"]
 
@@ -62,28 +62,27 @@ class MaxPool2D(Module):
         return n, c, ho, wo
 
     def forward(self, x: Any) -> Any:
-        """y = max over each window (im2col, then a max over the window's taps)."""
+        """y = max over each window (im2col, then a max over each channel's taps)."""
         xp = check_float_array(self, x, ndim=4)
         n, c, ho, wo = self.output_shape(tuple(x.shape))
-        x = to_nhwc(x)
         taps = self.kernel_size[0] * self.kernel_size[1]
-        # (N Ho Wo, kh kw C) -> (N Ho Wo, kh kw, C): one row of taps per window and channel
-        windows = xp.reshape(im2col(x, self.kernel_size, self.stride, (0, 0)), (-1, taps, c))
-        self._cache = (xp.argmax(windows, axis=1), tuple(x.shape), (n, c, ho, wo))
-        return to_nchw(xp.reshape(xp.max(windows, axis=1), (n, ho, wo, c)))
+        # (N Ho Wo, C kh kw) -> (N Ho Wo, C, kh kw): one row of taps per window and channel
+        windows = xp.reshape(kernels.im2col(x, self.kernel_size, self.stride, (0, 0)), (-1, c, taps))
+        self._cache = (xp.argmax(windows, axis=2), tuple(x.shape))
+        return from_pixel_rows(xp.max(windows, axis=2), n, ho, wo)
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dx = col2im of g placed at each window's arg-max (zeros elsewhere)."""
-        argmax, in_shape, out_shape = self._cached(self._cache)
-        self._check_grad(grad_out, out_shape)
+        argmax, in_shape = self._cached(self._cache)
+        n, c, ho, wo = self.output_shape(in_shape)
+        self._check_grad(grad_out, (n, c, ho, wo))
         xp = backend.array_module(grad_out)
-        c = out_shape[1]
         taps = self.kernel_size[0] * self.kernel_size[1]
-        g = xp.reshape(to_nhwc(grad_out), (-1, 1, c))  # (N Ho Wo, 1, C)
-        tap = xp.reshape(xp.arange(taps, device=device_of(grad_out)), (1, taps, 1))
-        is_max = xp.astype(tap == xp.reshape(argmax, (-1, 1, c)), grad_out.dtype)  # one-hot over taps
-        dcols = xp.reshape(is_max * g, (-1, taps * c))
-        return to_nchw(col2im(dcols, in_shape, self.kernel_size, self.stride, (0, 0)))
+        g = xp.reshape(xp.permute_dims(grad_out, (0, 2, 3, 1)), (-1, c, 1))  # (N Ho Wo, C, 1)
+        tap = xp.reshape(xp.arange(taps, device=device_of(grad_out)), (1, 1, taps))
+        is_max = xp.astype(tap == xp.reshape(argmax, (-1, c, 1)), grad_out.dtype)  # one-hot over taps
+        dcols = xp.reshape(is_max * g, (-1, c * taps))
+        return kernels.col2im(dcols, in_shape, self.kernel_size, self.stride, (0, 0))
 
 
 class Upsample2D(Module):
@@ -114,11 +113,9 @@ class Upsample2D(Module):
         n, c, h, w = x.shape
         sh, sw = self.scale_factor
         self._in_shape = (n, c, h, w)
-        # Channels-last, like the conv layers, so a conv's output goes in and out without a
-        # transposing copy: (N, H, 1, W, 1, C) broadcast to (N, H, sh, W, sw, C).
-        pixels = xp.reshape(to_nhwc(x), (n, h, 1, w, 1, c))
-        blocks = xp.broadcast_to(pixels, (n, h, sh, w, sw, c))
-        return to_nchw(xp.reshape(blocks, (n, h * sh, w * sw, c)))
+        # (N, C, H, 1, W, 1) broadcast to (N, C, H, sh, W, sw): pixel (h, w) fills block (h, :, w, :)
+        pixels = xp.reshape(x, (n, c, h, 1, w, 1))
+        return xp.reshape(xp.broadcast_to(pixels, (n, c, h, sh, w, sw)), (n, c, h * sh, w * sw))
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dx = g summed over each sh x sw block."""
@@ -126,5 +123,5 @@ class Upsample2D(Module):
         sh, sw = self.scale_factor
         self._check_grad(grad_out, (n, c, h * sh, w * sw))
         xp = backend.array_module(grad_out)
-        blocks = xp.reshape(to_nhwc(grad_out), (n, h, sh, w, sw, c))
-        return to_nchw(xp.sum(blocks, axis=(2, 4)))
+        blocks = xp.reshape(grad_out, (n, c, h, sh, w, sw))
+        return xp.sum(blocks, axis=(3, 5))

@@ -13,10 +13,9 @@ from typing import Any
 
 from .. import backend
 from ..layers import Dense, Sigmoid
-from ..losses import BCELoss, MSELoss, kl_sparsity, l1_penalty
-from ..module import Module, Sequential
+from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, kl_sparsity, l1_penalty
+from ..module import Module, Sequential, leaves, skip_input_gradient
 from ..validation import check_float_array
-from .backward import backward_to_parameters
 
 RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
 
@@ -28,7 +27,15 @@ class Autoencoder(Module):
     ``loss="bce"``: binary cross-entropy on a decoder that ends in a Sigmoid (data in [0, 1]).
     Undercomplete or overcomplete is decided by the sizes of the encoder and decoder.
 
-    Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh).
+    The Sigmoid folded into the loss: with ``loss="bce"`` and a decoder whose last layer is a
+    Sigmoid, x_hat = s(l), training computes BCE(s(l), x) from the logits l as
+    ``BCEWithLogitsLoss`` does (softplus(l) - x l), whose gradient dL/dl = (s(l) - x) / n is
+    the Sigmoid's backward and BCE's in one (docs/bce.md): exact for saturated units, and one
+    pass per element instead of four. ``forward`` still returns x_hat = s(l).
+
+    Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh). The encoder's
+    first layer with parameters gets ``needs_input_grad = False``: its input is the data, whose
+    gradient nobody needs, so its backward pass skips dL/dx (a third of its work).
     """
 
     def __init__(self, encoder: Module, decoder: Module, loss: str = "mse") -> None:
@@ -39,8 +46,10 @@ class Autoencoder(Module):
             )
         self.encoder = encoder
         self.decoder = decoder
+        skip_input_gradient(encoder)  # its input is the data: no dL/dx to compute (see tinyae.module)
         self.loss_name = loss
-        self.loss = RECONSTRUCTION_LOSSES[loss]()
+        self.folds_sigmoid = loss == "bce" and type(_last_leaf(decoder)) is Sigmoid
+        self.loss = BCEWithLogitsLoss() if self.folds_sigmoid else RECONSTRUCTION_LOSSES[loss]()
 
     # -- the network ---------------------------------------------------------- #
     def encode(self, x: Any) -> Any:
@@ -67,12 +76,34 @@ class Autoencoder(Module):
         """The objective's terms, without a backward pass (for validation)."""
         return self._objective(x, x if target is None else target, backward=False, **kw)
 
+    def reconstruction(self, h: Any, target: Any, backward: bool) -> tuple[float, Any]:
+        """(L(decoder(h), target), dL/dh): the reconstruction loss of the code h, and its gradient
+        through the decoder when ``backward`` (else None). With the Sigmoid folded into the loss,
+        the decoder's layers before it give the logits, and the loss is BCE with logits."""
+        if not self.folds_sigmoid:
+            value = self.loss(self.decoder(h), target)
+            return value, self.decoder.backward(self.loss.backward()) if backward else None
+        layers = list(leaves(self.decoder))[:-1]  # all but the final Sigmoid
+        for layer in layers:
+            h = layer(h)
+        value = self.loss(h, target)  # h is now the logits l
+        if not backward:
+            return value, None
+        grad = self.loss.backward()  # dL/dl = (s(l) - target) / n
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+        return value, grad
+
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
-        x_hat = self.forward(x)
-        rec = self.loss(x_hat, target)
-        if backward:  # self.backward, without the data's gradient
-            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()))
+        rec, grad_h = self.reconstruction(self.encoder(x), target, backward)
+        if backward:
+            self.encoder.backward(grad_h)
         return {"loss": rec, "reconstruction": rec}
+
+
+def _last_leaf(module: Module) -> Module | None:
+    layers = list(leaves(module))
+    return layers[-1] if layers else None
 
 
 NOISES = ("gaussian", "masking", "salt_pepper")
@@ -162,11 +193,10 @@ class SparseAutoencoder(Autoencoder):
 
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
         h = self.encoder(x)
-        rec = self.loss(self.decoder(h), target)
+        rec, grad_h = self.reconstruction(h, target, backward)
         penalty, dpenalty = self.sparsity(h)
         if backward:
-            grad_h = self.decoder.backward(self.loss.backward()) + self.weight * dpenalty
-            backward_to_parameters(self.encoder, grad_h)
+            self.encoder.backward(grad_h + self.weight * dpenalty)
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "sparsity": penalty}
 
 
@@ -213,9 +243,9 @@ class ContractiveAutoencoder(Autoencoder):
 
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
         h = self.encoder(x)
-        rec = self.loss(self.decoder(h), target)
+        rec, grad_rec = self.reconstruction(h, target, backward)
         penalty, grad_h, grad_w = self.contractive_penalty(h)
         if backward:
-            backward_to_parameters(self.encoder, self.decoder.backward(self.loss.backward()) + self.weight * grad_h)
-            self.encoder[0].weight.accumulate_grad(self.weight * grad_w)
+            self.encoder.backward(grad_rec + self.weight * grad_h)
+            self.encoder[0].weight.grad += self.weight * grad_w
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}
