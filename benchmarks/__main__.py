@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: tinyae against PyTorch on three whole models (see benchmarks/models.py).
+"""``python -m benchmarks``: tinyae against PyTorch on four whole models, each contender in its own
+process (see benchmarks/models.py).
 
 The thread count is exported to the BLAS and OpenMP pools before NumPy or torch is imported.
 """
