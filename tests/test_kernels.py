@@ -122,6 +122,18 @@ def test_im2col_and_col2im_fast_equal_reference(cfg, dtype, channels_last, data)
     _close(kernels.col2im.fast(z, shape, *geometry), kernels.col2im.reference(z, shape, *geometry))
 
 
+@needs_numba
+@given(dtype=DTYPES, rows=st.integers(1, 3000), cols=st.integers(1, 40), data=st.data())
+def test_sum_rows_fast_equals_reference(dtype, rows, cols, data):
+    """The loop sums in float64 and rounds once; NumPy sums pairwise in the array's dtype."""
+    a = np.random.default_rng(data.draw(st.integers(0, 2**16))).standard_normal((rows, cols)).astype(dtype)
+    bound = 4 * np.finfo(dtype).eps * np.sum(np.abs(a), axis=0) * max(1.0, np.log2(rows))
+    for layout in (a, a.T.copy().T):  # C-order rows for the loop; column-major goes to the reference
+        fast, reference = kernels.sum_rows.fast(layout), kernels.sum_rows.reference(layout)
+        assert fast.dtype == dtype and fast.shape == (cols,)
+        assert np.all(np.abs(fast.astype(np.float64) - reference) <= bound)
+
+
 # --------------------------------------------------------------------------- #
 # Element-wise chains
 # --------------------------------------------------------------------------- #
@@ -142,12 +154,21 @@ def test_bce_fast_equals_reference_including_the_floors_at_0_and_1(dtype, shape,
     _close(kernels.bce.fast(p, t), kernels.bce.reference(p, t), ulps=16)
 
 
-@given(dtype=DTYPES, shape=ts.shapes(min_dims=1, max_dims=3, max_side=20), data=st.data())
-def test_bce_with_logits_fast_equals_reference(dtype, shape, data):
+@needs_numba
+@given(dtype=DTYPES, shape=ts.shapes(min_dims=1, max_dims=3, max_side=20), scale=st.floats(1e-3, 1.0),
+       channels_last=st.booleans(), data=st.data())
+def test_bce_with_logits_value_and_gradient_fast_equal_reference(dtype, shape, scale, channels_last, data):
     bits = np.finfo(dtype).bits
     z = data.draw(hnp.arrays(dtype, shape, elements=st.floats(-50.0, 50.0, width=bits)))
     t = data.draw(hnp.arrays(dtype, shape, elements=st.floats(0.0, 1.0, width=bits)))
-    _close(kernels.bce_with_logits.fast(z, t), kernels.bce_with_logits.reference(z, t))
+    if channels_last and z.ndim == 4:  # logits from a conv layer
+        z = np.ascontiguousarray(z.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    total, grad = kernels.bce_with_logits.fast(z, t, scale)
+    ref_total, ref_grad = kernels.bce_with_logits.reference(z, t, scale)
+    # the total sums three partial sums instead of one: round-off of the size of the terms' magnitudes
+    terms = np.sum(np.maximum(z, 0) + np.abs(t * z) + np.log1p(np.exp(-np.abs(z))), dtype=np.float64)
+    assert abs(total - ref_total) <= 16 * np.finfo(dtype).eps * max(1.0, terms)
+    _close(grad, ref_grad)
 
 
 def test_element_wise_kernels_keep_nan_visible():
@@ -156,7 +177,7 @@ def test_element_wise_kernels_keep_nan_visible():
         with kernels.using(path):
             assert np.isnan(kernels.sigmoid(x)[0])
             assert np.isnan(kernels.bce(x, np.ones(3, np.float32))[0])
-            assert np.isnan(kernels.bce_with_logits(x, np.ones(3, np.float32))[0])
+            assert np.isnan(kernels.bce_with_logits(x, np.ones(3, np.float32))[0])  # the total
 
 
 # --------------------------------------------------------------------------- #
@@ -164,10 +185,10 @@ def test_element_wise_kernels_keep_nan_visible():
 # --------------------------------------------------------------------------- #
 def test_every_primitive_has_a_reference_and_a_fast_version_where_it_can():
     names = set(kernels.primitives())
-    assert names == {"adam_update", "sgd_update", "im2col", "col2im", "sigmoid", "bce", "bce_with_logits"}
+    assert names == {"adam_update", "sgd_update", "im2col", "col2im", "sum_rows", "sigmoid", "bce", "bce_with_logits"}
     for name, primitive in kernels.primitives().items():
         assert callable(primitive.reference), name
-        compiled = name in ("adam_update", "sgd_update", "im2col", "col2im")
+        compiled = name in ("adam_update", "sgd_update", "im2col", "col2im", "sum_rows")
         assert (primitive.fast is not None) == (jit.AVAILABLE or not compiled), name
 
 

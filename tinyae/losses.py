@@ -3,6 +3,10 @@
 A loss object is called as ``value = loss(pred, target)`` (a Python float) and then
 ``loss.backward()`` returns dL/dpred, the array that starts the backward pass.
 
+A loss is defined element by element: ``elementwise`` gives l_i and ``elementwise_grad``
+dl_i/dp_i. A loss whose value and gradient share their work (MSE's difference p - t, the
+exponential of BCE with logits) computes both at the call, in ``value_and_grad``.
+
 Notation: p = prediction, t = target, n = number of elements (for "mean").
 """
 
@@ -29,6 +33,7 @@ class Loss:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
         self._cache: tuple[Any, Any] | None = None
+        self._grad: Any = None  # dL/dpred, when value_and_grad computed it with the value
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
@@ -47,7 +52,10 @@ class Loss:
                 f"{backend.backend_of(target)!r}; move one with tinyae.to_backend"
             )
         self._cache = (pred, target)
-        value = float(self._reduce(xp, self.elementwise(xp, pred, target)))
+        n = math.prod(pred.shape)
+        scale = 1.0 / n if self.reduction == "mean" else 1.0
+        total, self._grad = self.value_and_grad(xp, pred, target, scale)
+        value = total * scale
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"{self!r}: expected a finite loss, got {value}: the prediction has "
@@ -60,6 +68,9 @@ class Loss:
         """dL/dpred for the last call, same shape and dtype as the prediction."""
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward() was called before the loss was computed")
+        if self._grad is not None:  # computed with the value: hand it over once
+            grad, self._grad = self._grad, None
+            return grad
         pred, target = self._cache
         xp = backend.array_module(pred)
         grad = self.elementwise_grad(xp, pred, target)  # a new array: scaled in place
@@ -67,8 +78,11 @@ class Loss:
             grad *= 1.0 / math.prod(pred.shape)
         return grad
 
-    def _reduce(self, xp: Any, values: Any) -> Any:
-        return xp.mean(values) if self.reduction == "mean" else xp.sum(values)
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
+        """(sum_i l_i, dL/dpred or None). The default sums ``elementwise`` and leaves the gradient to
+        :meth:`backward`; ``scale`` (1/n for "mean", else 1) is dL/dl_i, for a subclass that
+        computes the gradient here: dL/dp_i = scale * dl_i/dp_i."""
+        return float(xp.sum(self.elementwise(xp, pred, target))), None
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
         """l_i for every element i."""
@@ -83,6 +97,7 @@ class MSELoss(Loss):
     r"""Squared error: l_i = (p_i - t_i)^2; dl_i/dp_i = 2 (p_i - t_i).
 
     "mean": L = (1/n) sum_i l_i, dL/dp = 2 (p - t) / n.   "sum": L = sum_i l_i.
+    The value and the gradient share the difference p - t, so both are computed at the call.
     """
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
@@ -91,6 +106,10 @@ class MSELoss(Loss):
 
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
         return 2.0 * (pred - target)
+
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
+        diff = pred - target
+        return float(xp.sum(diff * diff)), (2.0 * scale) * diff
 
 
 class BCELoss(Loss):
@@ -118,14 +137,19 @@ class BCEWithLogitsLoss(Loss):
         softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^{-|z|})   (never overflows)
         dl_i/dz_i = s(z_i) - t_i
 
-    Finite and exact for logits of any size (e.g. +-1e4), unlike BCE after a sigmoid.
+    Finite and exact for logits of any size (e.g. +-1e4), unlike BCE after a sigmoid. The value
+    and the gradient share e^{-|z|}: the kernel :func:`tinyae.kernels.bce_with_logits` computes
+    both at the call.
     """
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
-        return kernels.bce_with_logits(pred, target)
+        return xp.maximum(pred, 0.0) + xp.log1p(xp.exp(-xp.abs(pred))) - target * pred
 
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
         return kernels.sigmoid(pred) - target
+
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
+        return kernels.bce_with_logits(pred, target, scale)
 
 
 def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:

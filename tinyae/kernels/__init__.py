@@ -10,9 +10,10 @@ primitive              what it computes                                    fast 
 ``sgd_update``         one SGD step with momentum, in place                numba loop
 ``im2col``             a convolution's columns matrix (PyTorch's unfold)   numba loop
 ``col2im``             its adjoint: columns added back onto the image      numba loop
+``sum_rows``           the sum of a matrix's rows (a bias gradient)        numba loop
 ``sigmoid``            1 / (1 + exp(-x)), safe for any x                   NumPy, out=
 ``bce``                binary cross-entropy on probabilities, floored      NumPy, out=
-``bce_with_logits``    binary cross-entropy on logits (softplus form)      NumPy, out=
+``bce_with_logits``    BCE on logits (softplus form) and its gradient      NumPy, out=, + loop
 =====================  ==================================================  ==============
 
 Each has a *reference* implementation in the array-API subset (it runs on NumPy, CuPy and the
@@ -24,7 +25,7 @@ measurement inside a training step. ``tinyae.kernels.use("reference")`` (or
 
 from .conv import col2im, conv_output_size, im2col
 from .dispatch import ENVIRONMENT_VARIABLE, MODES, Primitive, mode, primitives, use, using
-from .elementwise import LOG_FLOOR, bce, bce_with_logits, sigmoid
+from .elementwise import LOG_FLOOR, bce, bce_with_logits, sigmoid, sum_rows
 from .optim import adam_update, sgd_update
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "primitives",
     "sgd_update",
     "sigmoid",
+    "sum_rows",
     "use",
     "using",
 ]

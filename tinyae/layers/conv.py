@@ -157,7 +157,8 @@ class Conv2D(_ConvBase):
         self._check_input(x)
         n, o, ho, wo = self.output_shape(tuple(x.shape))
         cols = kernels.im2col(x, self.kernel_size, self.stride, self.padding)  # X: (N Ho Wo, C kh kw)
-        y = cols @ self._weight_matrix().T + self.bias.data  # Y: (N Ho Wo, O), b added to every row
+        y = cols @ self._weight_matrix().T  # X Wm^T: (N Ho Wo, O)
+        y += self.bias.data  # + b, on every row (in place: y is a new array)
         self._cache = (cols, tuple(x.shape))
         return from_pixel_rows(y, n, ho, wo)
 
@@ -169,7 +170,7 @@ class Conv2D(_ConvBase):
         xp = backend.array_module(grad_out)
         g = pixel_rows(grad_out)  # G: (N Ho Wo, O), one row per output pixel
         self.weight.grad += xp.reshape(g.T @ cols, self.weight.shape)
-        self.bias.grad += xp.sum(g, axis=0)
+        self.bias.grad += kernels.sum_rows(g)
         if not self.needs_input_grad:
             return None
         return kernels.col2im(g @ self._weight_matrix(), in_shape, self.kernel_size, self.stride, self.padding)
@@ -251,8 +252,9 @@ class ConvTranspose2D(_ConvBase):
         xm = pixel_rows(x)  # Xm: (N H W, C)
         stamps = xm @ self._weight_matrix()  # Xm Wm: (N H W, O kh kw)
         y = kernels.col2im(stamps, (n, o, ho, wo), self.kernel_size, self.stride, self.padding)
+        y += xp.reshape(self.bias.data, (1, o, 1, 1))  # + b at every pixel (in place: y is a new array)
         self._cache = (xm, tuple(x.shape))
-        return y + xp.reshape(self.bias.data, (1, o, 1, 1))
+        return y
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dW += Xm^T Gc, dL/db += the sum of g over n and pixels, and return dL/dx = Gc Wm^T with
@@ -262,7 +264,7 @@ class ConvTranspose2D(_ConvBase):
         xp = backend.array_module(grad_out)
         gc = kernels.im2col(grad_out, self.kernel_size, self.stride, self.padding)  # Gc: (N H W, O kh kw)
         self.weight.grad += xp.reshape(xm.T @ gc, self.weight.shape)
-        self.bias.grad += xp.sum(grad_out, axis=(0, 2, 3))
+        self.bias.grad += kernels.sum_rows(pixel_rows(grad_out))  # the sum of g over n and pixels
         if not self.needs_input_grad:
             return None
         n, _, h, w = in_shape

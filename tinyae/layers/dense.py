@@ -60,7 +60,9 @@ class Dense(Module):
             )
         check_matches_parameters(self, x, self.weight.data)
         self._x = x
-        return x @ self.weight.data + self.bias.data
+        y = x @ self.weight.data
+        y += self.bias.data  # b added to every row (in place: y is a new array)
+        return y
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T (None when the input is
