@@ -141,6 +141,8 @@ def test_loss_bad_reduction_and_integer_target():
         ae.MSELoss("none")
     with pytest.raises(TypeError, match="floating-point target.*int64"):
         ae.MSELoss()(np.zeros((2, 2)), np.zeros((2, 2), dtype=np.int64))
+    with pytest.raises(TypeError, match="prediction is float32 but target is float64; convert the target"):
+        ae.BCEWithLogitsLoss()(np.zeros((2, 2), dtype=np.float32), np.zeros((2, 2)))  # the gradient would be float64
 
 
 def test_gaussian_kl_shape_mismatch():

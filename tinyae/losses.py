@@ -51,6 +51,12 @@ class Loss:
                 f"{self!r}: prediction is a {backend.backend_of(pred)!r} array but target is "
                 f"{backend.backend_of(target)!r}; move one with tinyae.to_backend"
             )
+        if pred.dtype != target.dtype:  # NumPy would compute dL/dpred in the wider one, and the layers'
+            # `p.grad += ...` would round it back without a word
+            raise TypeError(
+                f"{self!r}: prediction is {pred.dtype} but target is {target.dtype}; convert the target, "
+                f"e.g. tinyae.to_backend(target, dtype=pred.dtype)"
+            )
         self._cache = (pred, target)
         n = math.prod(pred.shape)
         scale = 1.0 / n if self.reduction == "mean" else 1.0

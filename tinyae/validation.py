@@ -45,8 +45,8 @@ def check_same_backend(owner: object, x: Any, reference: Any, what: str = "the p
 def check_matches_parameters(owner: object, x: Any, parameter: Any) -> None:
     """Refuse an input on another backend, or of another float dtype, than the parameters.
 
-    (NumPy would silently compute in float64, and only the backward pass would then
-    refuse the float64 gradient, in Parameter.accumulate_grad: this says it at the input.)
+    (NumPy would silently compute in float64, and the backward pass's ``p.grad += ...`` would
+    then round the float64 gradient into the float32 one without a word: this says it at the input.)
     """
     check_same_backend(owner, x, parameter)
     if x.dtype != parameter.dtype:
