@@ -3,7 +3,8 @@
     python -m benchmarks.worker CONTENDER MODEL [--batch N] [--threads T] [--repeats R] [--warmup W]
 
 CONTENDER is tinyae, tinyae_reference, torch or torch_best (see benchmarks/models.py), or
-``memory`` for the peak memory of one ``fit`` epoch. Prints one line of JSON. A tinyae process
+``sgemm`` for the machine's float32 matrix-product speed, or ``memory`` for the peak memory of one
+``fit`` epoch. Prints one line of JSON. A tinyae process
 never imports torch, so glibc's allocator and the thread pools behave as in a user's program.
 """
 
@@ -17,11 +18,12 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 
 from benchmarks import models  # noqa: E402
+from benchmarks.common import sgemm_gflops  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker", description=__doc__.split("\n\n")[0])
-    parser.add_argument("contender", choices=(*models.CONTENDERS, "memory"))
+    parser.add_argument("contender", choices=(*models.CONTENDERS, "sgemm", "memory"))
     parser.add_argument("model", choices=models.MODELS)
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--threads", type=int, default=THREADS)
@@ -33,6 +35,8 @@ def main(argv: list[str]) -> int:
     batch = args.batch or models.BATCH[args.model]
     if args.contender == "memory":
         result = models.epoch_memory(args.model, args.epoch_samples, batch)
+    elif args.contender == "sgemm":
+        result = {"sgemm_gflops": sgemm_gflops(backend_name=args.backend)}
     else:
         result = models.time_contender(args.contender, args.model, batch=batch, repeats=args.repeats,
                                        warmup=args.warmup, threads=args.threads, backend_name=args.backend)

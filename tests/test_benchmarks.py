@@ -63,4 +63,4 @@ def test_a_worker_times_one_contender_in_a_process_of_its_own():
     out = models.spawn("tinyae", "keras", args, batch=8)
     assert out["contender"] == "tinyae" and out["model"] == "keras" and out["batch"] == 8
     assert len(out["times_s"]) == 2 and all(t > 0 for t in out["times_s"])
-    assert out["sgemm_gflops"] > 0 and out["page_faults_per_step"] >= 0 and out["config"].startswith("kernels fast")
+    assert out["page_faults_per_step"] >= 0 and out["config"].startswith("kernels fast")

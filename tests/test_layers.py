@@ -151,3 +151,18 @@ def test_reshape_wrong_size():
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_float16_trains_through_the_reference_kernels():
+    """Any float dtype of the backend works: the compiled kernels take float32 and float64, the rest
+    goes to the reference implementations."""
+    model = ae.conv_autoencoder((1, 8, 8), channels=(2,), loss="bce")
+    for p in model.parameters():
+        p.data = p.data.astype(np.float16)
+    opt = ae.Adam(model.parameters(), lr=1e-2, eps=1e-3)  # the default 1e-8 is 0 in float16
+    x = np.random.default_rng(0).random((4, 1, 8, 8)).astype(np.float16)
+    for _ in range(2):
+        opt.zero_grad()
+        terms = model.forward_backward(x)
+        opt.step()
+    assert np.isfinite(terms["loss"]) and all(p.data.dtype == np.float16 for p in model.parameters())

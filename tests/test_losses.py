@@ -149,3 +149,11 @@ def test_gaussian_kl_shape_mismatch():
     message = r"gaussian_kl: expected mu and logvar of the same shape.*\(2, 3\) and \(2, 4\)"
     with pytest.raises(ValueError, match=message):
         ae.gaussian_kl(np.zeros((2, 3)), np.zeros((2, 4)))
+
+
+def test_a_loss_that_raised_hands_over_no_gradient():
+    loss = ae.MSELoss()
+    with pytest.raises(FloatingPointError):
+        loss(np.array([np.nan, 1.0]), np.zeros(2))
+    with pytest.raises(RuntimeError, match="backward"):
+        loss.backward()  # the failed call left no gradient (nor a prediction) to hand over

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import tinyae as ae
 from tinyae import strategies as ts
 from tinyae.gradcheck import check_model, compare_gradients, numerical_gradient
-from tinyae.module import skip_input_gradient
+from tinyae.module import skipping_input_gradient
 
 
 def _enc(d, k, act=ae.Sigmoid):
@@ -219,10 +219,10 @@ def test_model_errors(make, error, message):
 class _DenseWithItsOwnBackward(ae.Dense):
     """A subclass that writes its own backward (as an exercise does): it must still run."""
 
-    calls = 0
+    flags: list[bool] = []
 
     def backward(self, grad_out):
-        type(self).calls += 1
+        type(self).flags.append(self.needs_input_grad)
         return ae.Dense.backward(self, grad_out)
 
 
@@ -244,34 +244,43 @@ def test_skipping_the_input_gradient_keeps_every_parameter_gradient(backend_name
     full = make()
     ae.seed(0)
     skipping = make()  # the same weights
-    marked = skip_input_gradient(skipping)
-    assert marked is not None and marked.needs_input_grad is False and marked.parameters()
     x = ae.to_backend(rng.standard_normal(shape), dtype=np.float32)
     g = ae.to_backend(rng.standard_normal(tuple(full(x).shape)), dtype=np.float32)
     assert full.backward(g) is not None
     skipping(x)
-    assert skipping.backward(g) is None
+    with skipping_input_gradient(skipping) as marked:
+        assert marked is not None and marked.needs_input_grad is False and marked.parameters()
+        assert skipping.backward(g) is None
+    assert marked.needs_input_grad is True  # as it was
     for a, b in zip(full.parameters(), skipping.parameters()):
         np.testing.assert_allclose(ae.to_numpy(b.grad), ae.to_numpy(a.grad), rtol=1e-6, atol=1e-7)
 
 
-def test_a_layer_skipping_its_input_gradient_after_one_with_parameters_is_refused():
+def test_the_flag_is_put_back_after_an_exception_and_a_wrong_layer_is_refused():
     net = ae.Sequential(ae.Dense(4, 3), ae.ReLU(), ae.Dense(3, 2))
+    with pytest.raises(KeyboardInterrupt), skipping_input_gradient(net):
+        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of a step
+    assert net[0].needs_input_grad is True and "needs_input_grad" not in vars(net[0])
     net[2].needs_input_grad = False  # by hand, on the wrong layer: Dense(4 -> 3) would learn nothing
     net(np.ones((2, 4), dtype=np.float32))
     with pytest.raises(RuntimeError, match=r"layer 2 \(Dense\(3 -> 2\)\) has needs_input_grad = False .* layer 0"):
         net.backward(np.ones((2, 2), dtype=np.float32))
 
 
-def test_models_skip_the_datas_gradient_and_run_a_first_layers_own_backward():
+def test_models_skip_the_datas_gradient_only_during_their_backward_pass():
+    """forward_backward runs the first layer's own backward with needs_input_grad False; outside it the
+    layers are left as they were: model.backward returns dL/dx, and the encoder can be reused elsewhere."""
     encoder = ae.Sequential(_DenseWithItsOwnBackward(4, 3), ae.ReLU())
     model = ae.Autoencoder(encoder, ae.Sequential(ae.Dense(3, 4)))
-    assert encoder[0].needs_input_grad is False and model.decoder[0].needs_input_grad is True
-    before = _DenseWithItsOwnBackward.calls
-    model.forward_backward(np.ones((2, 4), dtype=np.float32))
-    assert _DenseWithItsOwnBackward.calls == before + 1
-    report = ae.gradcheck.check_module(model.encoder, np.ones((2, 4)))  # the check computes dL/dx anyway
-    assert report["input"].passed and encoder[0].needs_input_grad is False
+    _DenseWithItsOwnBackward.flags.clear()
+    x = np.ones((2, 4), dtype=np.float32)
+    model.forward_backward(x)
+    assert _DenseWithItsOwnBackward.flags == [False] and encoder[0].needs_input_grad is True
+    model(x)
+    assert model.backward(np.ones((2, 4), dtype=np.float32)).shape == (2, 4)
+    bigger = ae.Autoencoder(ae.Sequential(ae.Dense(6, 4), ae.ReLU(), encoder), ae.Sequential(ae.Dense(3, 6)))
+    bigger.forward_backward(np.ones((2, 6), dtype=np.float32))  # encoder's Dense is not first here
+    assert _DenseWithItsOwnBackward.flags[-1] is True
 
 
 def test_pretraining_leaves_the_stacked_model_trainable_end_to_end():

@@ -189,21 +189,6 @@ def _float64_parameters(named: list[tuple[str, Any]], where: str) -> Iterator[No
             p.data, p.grad = data, grad
 
 
-@contextlib.contextmanager
-def _input_gradients(module: Module, wanted: bool) -> Iterator[None]:
-    """Inside: every submodule computes dL/dx (``needs_input_grad`` True), when ``wanted``; a model's
-    encoder, whose first layer skips the data's gradient, is then checked whole. After: as before."""
-    saved = [(m, m.needs_input_grad) for m in module.modules()]
-    try:
-        if wanted:
-            for m, _ in saved:
-                m.needs_input_grad = True
-        yield
-    finally:
-        for m, flag in saved:
-            m.needs_input_grad = flag
-
-
 def _finish(report: GradCheckReport, raise_on_fail: bool) -> GradCheckReport:
     if raise_on_fail and not report.passed:
         raise GradientCheckError(report)
@@ -244,7 +229,7 @@ def check_module(
         backend.seed(seed)  # the same dropout mask / noise at every call
         return module.forward(inp)
 
-    with _float64_parameters(named, where), _input_gradients(module, check_input):
+    with _float64_parameters(named, where):
         y = forward(x64)
         if grad_out is None:
             g_host = np.random.default_rng(seed).standard_normal(tuple(y.shape))

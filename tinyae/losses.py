@@ -57,10 +57,10 @@ class Loss:
                 f"{self!r}: prediction is {pred.dtype} but target is {target.dtype}; convert the target, "
                 f"e.g. tinyae.to_backend(target, dtype=pred.dtype)"
             )
-        self._cache = (pred, target)
+        self._cache, self._grad = None, None  # until this call succeeds
         n = math.prod(pred.shape)
         scale = 1.0 / n if self.reduction == "mean" else 1.0
-        total, self._grad = self.value_and_grad(xp, pred, target, scale)
+        total, grad = self.value_and_grad(xp, pred, target, scale)
         value = total * scale
         if not math.isfinite(value):
             raise FloatingPointError(
@@ -68,6 +68,7 @@ class Loss:
                 f"{_count_nonfinite(xp, pred)} NaN/inf entries and the target "
                 f"{_count_nonfinite(xp, target)} (of {math.prod(pred.shape)})"
             )
+        self._cache, self._grad = (pred, target), grad
         return value
 
     def backward(self) -> Any:

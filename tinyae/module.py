@@ -5,13 +5,14 @@ needs; ``backward(dL/dy)`` returns ``dL/dx`` and *adds* ``dL/dθ`` into each
 parameter's ``.grad``. Chaining backward calls in reverse order is the chain rule.
 
 The one exception: a layer whose input is the data (the first layer of an encoder) need
-not compute dL/dx, which nobody uses and which costs a third of its backward pass. Its
-``needs_input_grad`` flag is then False (:func:`skip_input_gradient` sets it; the models
-do so for their encoder), and its backward returns None.
+not compute dL/dx, which nobody uses and which costs a third of its backward pass. While
+its ``needs_input_grad`` flag is False its backward returns None instead; the models set it
+for the length of their encoder's backward pass (:func:`skipping_input_gradient`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,10 +94,10 @@ class Module:
 
     ``needs_input_grad`` (True by default): when False, a layer with parameters still adds
     dL/dθ to its parameters' gradients in ``backward`` but returns None instead of dL/dx
-    (for a layer whose input is the data; see :func:`skip_input_gradient`).
+    (for a layer whose input is the data; see :func:`skipping_input_gradient`).
     """
 
-    needs_input_grad = True  # a layer whose input is the data sets it False (skip_input_gradient)
+    needs_input_grad = True  # False while the input is the data (skipping_input_gradient)
 
     def __init__(self) -> None:
         self.training = True
@@ -272,25 +273,40 @@ class Sequential(Module):
 
 
 def leaves(module: Module) -> Iterator[Module]:
-    """The layers a Sequential (nested ones too) runs, in order; any other module is one leaf."""
-    if isinstance(module, Sequential):
+    """The layers a Sequential (nested ones too) runs, in order; any other module, a subclass of
+    Sequential with its own passes included, is one leaf."""
+    if type(module) is Sequential:
         for layer in module:
             yield from leaves(layer)
     else:
         yield module
 
 
-def skip_input_gradient(module: Module) -> Module | None:
-    """Mark the first layer of ``module`` that has parameters as taking the data as its input:
-    ``needs_input_grad = False``, so ``module.backward(g)`` still accumulates every parameter's
-    gradient but stops there and returns None, without computing dL/dx (PyTorch skips it in
-    the same way for inputs that do not require a gradient). Layers before it (a Flatten, say)
-    have no parameters and are skipped too. Returns the marked layer (None if there is none)."""
-    for layer in leaves(module):
-        if layer.parameters():
-            layer.needs_input_grad = False
-            return layer
-    return None
+@contextlib.contextmanager
+def skipping_input_gradient(module: Module) -> Iterator[Module | None]:
+    """Inside: the first layer of ``module`` that has parameters takes the data as its input, and
+    has ``needs_input_grad = False``: ``module.backward(g)`` still accumulates every parameter's
+    gradient but stops there and returns None, without computing dL/dx (PyTorch skips it in the
+    same way for inputs that do not require a gradient). Layers before it (a Flatten, say) have no
+    parameters and are skipped too. After, even after an exception: the flag as it was. Yields the
+    marked layer (None if there is none)::
+
+        with skipping_input_gradient(self.encoder):   # the data need no gradient
+            self.encoder.backward(grad_code)
+    """
+    first = next((layer for layer in leaves(module) if layer.parameters()), None)
+    if first is None:
+        yield None
+        return
+    before = first.__dict__.get("needs_input_grad")
+    first.needs_input_grad = False
+    try:
+        yield first
+    finally:
+        if before is None:
+            del first.needs_input_grad  # back to the class's default
+        else:
+            first.needs_input_grad = before
 
 
 def _check_nothing_learns_before(sequential: Sequential, k: int) -> None:
@@ -301,5 +317,5 @@ def _check_nothing_learns_before(sequential: Sequential, k: int) -> None:
             raise RuntimeError(
                 f"Sequential: layer {k} ({sequential.layers[k]!r}) has needs_input_grad = False and returned no "
                 f"input gradient, but layer {i} ({sequential.layers[i]!r}) before it has parameters that need one; "
-                f"set needs_input_grad = False only on the first layer with parameters"
+                f"only the first layer with parameters may skip its input gradient (skipping_input_gradient)"
             )

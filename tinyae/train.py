@@ -254,15 +254,10 @@ def pretrain_layerwise(
     codes = _as_host("x_train", x_train)
     histories = []
     for k, (enc, dec) in enumerate(zip(encoder_blocks, decoder_blocks)):
-        flags = [(layer, layer.needs_input_grad) for layer in enc.modules()]
-        # The shallow autoencoder marks enc's first layer needs_input_grad = False (its input, the
-        # codes, is data here); inside the whole model it is not, so the flags are put back after.
         shallow = Autoencoder(enc, dec, loss=model.loss_name if k == 0 else "mse")
         make = Adam if optimizer == "adam" else SGD
         histories.append(fit(shallow, make(shallow.parameters(), lr=lr), codes, epochs=epochs,
                              batch_size=batch_size, progress=progress))
-        for layer, flag in flags:
-            layer.needs_input_grad = flag
         enc.eval()
         codes = map_batches(enc, codes, like=enc)
         enc.train()

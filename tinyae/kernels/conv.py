@@ -206,13 +206,14 @@ def _kept(build: Any) -> Any:
     tables: dict[tuple, Any] = {}
 
     def table(*geometry: Any) -> Any:
-        if geometry not in tables:
+        values = tables.get(geometry)
+        if values is None:
             if len(tables) >= 256:
                 tables.clear()
             values = np.ascontiguousarray(build(*geometry), dtype=np.int64).reshape(-1)
             values.flags.writeable = False
             tables[geometry] = values
-        return tables[geometry]
+        return values  # the local one: another thread's clear() cannot take it away
 
     table.__doc__ = build.__doc__
     return table

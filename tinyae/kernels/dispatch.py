@@ -9,8 +9,9 @@ Every primitive of :mod:`tinyae.kernels` has two implementations:
   writing into buffers it owns (no temporaries per call), or a compiled numba loop.
 
 A call goes to the fast implementation when the mode is ``"fast"`` (the default), the primitive
-has one (a numba loop needs numba installed), and its first argument is a NumPy array;
-otherwise to the reference. ``use("reference")`` (or the environment variable
+has one (a numba loop needs numba installed), and its first argument is a float32 or float64
+NumPy array; otherwise (CuPy, strict, float16 ...) to the reference. The mode is process-wide,
+like the current backend. ``use("reference")`` (or the environment variable
 ``TINYAE_KERNELS=reference``, read at import) sends every call to the reference, to read or
 debug the math, or to time what the fast path saves.
 """
@@ -38,6 +39,7 @@ def _mode_from_environment() -> str:
 
 
 _mode = _mode_from_environment()
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the compiled loops are built for
 _registry: dict[str, Primitive] = {}
 
 
@@ -81,8 +83,10 @@ class Primitive:
         _registry[name] = self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _mode == "fast" and self.fast is not None and type(args[0]) is np.ndarray:
-            return self.fast(*args, **kwargs)
+        if _mode == "fast" and self.fast is not None:
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            if type(first) is np.ndarray and first.dtype in _FAST_DTYPES:
+                return self.fast(*args, **kwargs)
         return self.reference(*args, **kwargs)
 
     def __repr__(self) -> str:

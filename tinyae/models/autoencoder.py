@@ -14,7 +14,7 @@ from typing import Any
 from .. import backend
 from ..layers import Dense, Sigmoid
 from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, kl_sparsity, l1_penalty
-from ..module import Module, Sequential, leaves, skip_input_gradient
+from ..module import Module, Sequential, leaves, skipping_input_gradient
 from ..validation import check_float_array
 
 RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
@@ -33,9 +33,10 @@ class Autoencoder(Module):
     the Sigmoid's backward and BCE's in one (docs/bce.md): exact for saturated units, and one
     pass per element instead of four. ``forward`` still returns x_hat = s(l).
 
-    Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh). The encoder's
-    first layer with parameters gets ``needs_input_grad = False``: its input is the data, whose
-    gradient nobody needs, so its backward pass skips dL/dx (a third of its work).
+    Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh). During the
+    encoder's backward pass its first layer with parameters has ``needs_input_grad = False``
+    (:meth:`encoder_backward`): its input is the data, whose gradient nobody needs, so it skips
+    dL/dx (a third of its work).
     """
 
     def __init__(self, encoder: Module, decoder: Module, loss: str = "mse") -> None:
@@ -46,7 +47,6 @@ class Autoencoder(Module):
             )
         self.encoder = encoder
         self.decoder = decoder
-        skip_input_gradient(encoder)  # its input is the data: no dL/dx to compute (see tinyae.module)
         self.loss_name = loss
         self.folds_sigmoid = loss == "bce" and type(_last_leaf(decoder)) is Sigmoid
         self.loss = BCEWithLogitsLoss() if self.folds_sigmoid else RECONSTRUCTION_LOSSES[loss]()
@@ -94,10 +94,15 @@ class Autoencoder(Module):
             grad = layer.backward(grad)
         return value, grad
 
+    def encoder_backward(self, grad_h: Any) -> None:
+        """encoder.backward(dL/dh), without dL/dx: the encoder's input is the data."""
+        with skipping_input_gradient(self.encoder):
+            self.encoder.backward(grad_h)
+
     def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
         rec, grad_h = self.reconstruction(self.encoder(x), target, backward)
         if backward:
-            self.encoder.backward(grad_h)
+            self.encoder_backward(grad_h)
         return {"loss": rec, "reconstruction": rec}
 
 
@@ -196,7 +201,7 @@ class SparseAutoencoder(Autoencoder):
         rec, grad_h = self.reconstruction(h, target, backward)
         penalty, dpenalty = self.sparsity(h)
         if backward:
-            self.encoder.backward(grad_h + self.weight * dpenalty)
+            self.encoder_backward(grad_h + self.weight * dpenalty)
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "sparsity": penalty}
 
 
@@ -246,6 +251,6 @@ class ContractiveAutoencoder(Autoencoder):
         rec, grad_rec = self.reconstruction(h, target, backward)
         penalty, grad_h, grad_w = self.contractive_penalty(h)
         if backward:
-            self.encoder.backward(grad_rec + self.weight * grad_h)
+            self.encoder_backward(grad_rec + self.weight * grad_h)
             self.encoder[0].weight.grad += self.weight * grad_w
         return {"loss": rec + self.weight * penalty, "reconstruction": rec, "contractive": penalty}

@@ -8,7 +8,7 @@ from typing import Any
 from .. import backend
 from ..layers import sigmoid
 from ..losses import BCEWithLogitsLoss, MSELoss, gaussian_kl
-from ..module import Module, skip_input_gradient
+from ..module import Module, skipping_input_gradient
 from ..validation import check_float_array
 
 
@@ -54,7 +54,6 @@ class VAE(Module):
             raise ValueError(f"{type(self).__name__}: need latent_dim >= 1 and beta >= 0, got {latent_dim}, {beta}")
         self.encoder = encoder
         self.decoder = decoder
-        skip_input_gradient(encoder)  # its input is the data: no dL/dx to compute (see tinyae.module)
         self.latent_dim, self.beta, self.reconstruction = int(latent_dim), float(beta), reconstruction
         self.logvar_clip = logvar_clip
         self.loss = BCEWithLogitsLoss("sum") if reconstruction == "bce" else MSELoss("sum")
@@ -138,7 +137,8 @@ class VAE(Module):
             if self.logvar_clip is not None:  # clamped entries do not move logvar
                 raw = h[:, self.latent_dim :]
                 dlogvar = dlogvar * xp.astype(xp.abs(raw) <= self.logvar_clip, dlogvar.dtype)
-            self.encoder.backward(xp.concat([dmu, dlogvar], axis=1))
+            with skipping_input_gradient(self.encoder):  # the data need no gradient
+                self.encoder.backward(xp.concat([dmu, dlogvar], axis=1))
         # rec and kl are finite: the loss and gaussian_kl raise otherwise
         return {"loss": rec + self.beta * kl, "reconstruction": rec, "kl": kl}
 
