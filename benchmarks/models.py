@@ -51,7 +51,6 @@ PyTorch is optional: without it only tinyae is timed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -367,10 +366,6 @@ def _import_torch() -> Any:
     except ImportError:
         return None
     return torch
-
-
-def torch_available() -> bool:
-    return importlib.util.find_spec("torch") is not None
 
 
 def time_contender(contender: str, name: str, *, batch: int, repeats: int, warmup: int, threads: int,

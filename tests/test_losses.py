@@ -157,3 +157,13 @@ def test_a_loss_that_raised_hands_over_no_gradient():
         loss(np.array([np.nan, 1.0]), np.zeros(2))
     with pytest.raises(RuntimeError, match="backward"):
         loss.backward()  # the failed call left no gradient (nor a prediction) to hand over
+
+
+@pytest.mark.parametrize("make", [ae.MSELoss, ae.BCELoss, ae.BCEWithLogitsLoss, lambda: ae.MSELoss("sum")])
+def test_backward_twice_gives_the_same_gradient_in_new_arrays(make):
+    loss = make()
+    pred, target = np.array([0.2, 0.7, 0.4]), np.array([0.0, 1.0, 0.5])
+    loss(pred, target)
+    first, second = loss.backward(), loss.backward()
+    assert first is not second
+    np.testing.assert_array_equal(first, second)

@@ -5,7 +5,7 @@ A loss object is called as ``value = loss(pred, target)`` (a Python float) and t
 
 A loss is defined element by element: ``elementwise`` gives l_i and ``elementwise_grad``
 dl_i/dp_i. A loss whose value and gradient share their work (MSE's difference p - t, the
-exponential of BCE with logits) computes both at the call, in ``value_and_grad``.
+exponential of BCE with logits) computes both at the call instead, in ``value_and_grad``.
 
 Notation: p = prediction, t = target, n = number of elements (for "mean").
 """
@@ -58,8 +58,7 @@ class Loss:
                 f"e.g. tinyae.to_backend(target, dtype=pred.dtype)"
             )
         self._cache, self._grad = None, None  # until this call succeeds
-        n = math.prod(pred.shape)
-        scale = 1.0 / n if self.reduction == "mean" else 1.0
+        scale = self._scale(pred)
         total, grad = self.value_and_grad(xp, pred, target, scale)
         value = total * scale
         if not math.isfinite(value):
@@ -72,18 +71,23 @@ class Loss:
         return value
 
     def backward(self) -> Any:
-        """dL/dpred for the last call, same shape and dtype as the prediction."""
+        """dL/dpred for the last call, same shape and dtype as the prediction (a new array each time)."""
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward() was called before the loss was computed")
-        if self._grad is not None:  # computed with the value: hand it over once
-            grad, self._grad = self._grad, None
-            return grad
-        pred, target = self._cache
-        xp = backend.array_module(pred)
-        grad = self.elementwise_grad(xp, pred, target)  # a new array: scaled in place
-        if self.reduction == "mean":
-            grad *= 1.0 / math.prod(pred.shape)
+        grad, self._grad = self._grad, None  # the one computed with the value is handed over once
+        if grad is None:  # left to backward, or asked for again
+            pred, target = self._cache
+            xp, scale = backend.array_module(pred), self._scale(pred)
+            grad = self.value_and_grad(xp, pred, target, scale)[1]
+            if grad is None:
+                grad = self.elementwise_grad(xp, pred, target)  # a new array: scaled in place
+                if scale != 1.0:
+                    grad *= scale
         return grad
+
+    def _scale(self, pred: Any) -> float:
+        """dL/dl_i: 1/n for "mean" (n elements), 1 for "sum"."""
+        return 1.0 / math.prod(pred.shape) if self.reduction == "mean" else 1.0
 
     def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
         """(sum_i l_i, dL/dpred or None). The default sums ``elementwise`` and leaves the gradient to
@@ -106,13 +110,6 @@ class MSELoss(Loss):
     "mean": L = (1/n) sum_i l_i, dL/dp = 2 (p - t) / n.   "sum": L = sum_i l_i.
     The value and the gradient share the difference p - t, so both are computed at the call.
     """
-
-    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
-        diff = pred - target
-        return diff * diff
-
-    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
-        return 2.0 * (pred - target)
 
     def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
         diff = pred - target
@@ -148,12 +145,6 @@ class BCEWithLogitsLoss(Loss):
     and the gradient share e^{-|z|}: the kernel :func:`tinyae.kernels.bce_with_logits` computes
     both at the call.
     """
-
-    def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:
-        return xp.maximum(pred, 0.0) + xp.log1p(xp.exp(-xp.abs(pred))) - target * pred
-
-    def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
-        return kernels.sigmoid(pred) - target
 
     def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
         return kernels.bce_with_logits(pred, target, scale)

@@ -8,7 +8,9 @@ later processes load it in milliseconds.
 
 The loops run on one thread, on purpose: right after NumPy's matrix products OpenBLAS's worker
 thread keeps spinning on the second core for a while, and a multi-threaded loop fights it for
-the cores (measured: a 2-thread Adam took 4x longer inside a training step than alone).
+the cores (measured here: right after a matrix product a 2-thread Adam over 944k parameters took
+2.1 ms against 0.36 ms alone, and a whole MLP training step with it was 11% slower than with the
+serial loop).
 ``error_model="numpy"`` lets a division by zero give inf as in NumPy; numba's default checks
 every divisor, and the branch stops the loop from being vectorised.
 

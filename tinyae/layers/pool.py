@@ -13,7 +13,7 @@ from .. import backend, kernels
 from ..backend import device_of
 from ..module import Module
 from ..validation import check_float_array
-from .conv import conv_output_size, from_pixel_rows, to_pair
+from .conv import conv_output_size, from_pixel_rows, pixel_rows, to_pair
 
 __all__ = ["MaxPool2D", "Upsample2D"]
 
@@ -78,7 +78,7 @@ class MaxPool2D(Module):
         self._check_grad(grad_out, (n, c, ho, wo))
         xp = backend.array_module(grad_out)
         taps = self.kernel_size[0] * self.kernel_size[1]
-        g = xp.reshape(xp.permute_dims(grad_out, (0, 2, 3, 1)), (-1, c, 1))  # (N Ho Wo, C, 1)
+        g = xp.reshape(pixel_rows(grad_out), (-1, c, 1))  # (N Ho Wo, C, 1)
         tap = xp.reshape(xp.arange(taps, device=device_of(grad_out)), (1, 1, taps))
         is_max = xp.astype(tap == xp.reshape(argmax, (-1, c, 1)), grad_out.dtype)  # one-hot over taps
         dcols = xp.reshape(is_max * g, (-1, c * taps))

@@ -30,8 +30,8 @@ class Autoencoder(Module):
     The Sigmoid folded into the loss: with ``loss="bce"`` and a decoder whose last layer is a
     Sigmoid, x_hat = s(l), training computes BCE(s(l), x) from the logits l as
     ``BCEWithLogitsLoss`` does (softplus(l) - x l), whose gradient dL/dl = (s(l) - x) / n is
-    the Sigmoid's backward and BCE's in one (docs/bce.md): exact for saturated units, and one
-    pass per element instead of four. ``forward`` still returns x_hat = s(l).
+    the Sigmoid's backward and BCE's in one (docs/bce.md): exact for saturated units, with no
+    floored logs of probabilities and no division. ``forward`` still returns x_hat = s(l).
 
     Backward: g = dL/dx_hat; dL/dh = decoder.backward(g); encoder.backward(dL/dh). During the
     encoder's backward pass its first layer with parameters has ``needs_input_grad = False``
