@@ -3,7 +3,8 @@
 * Every template in exercises/, unfilled, says which method to write (no traceback) and exits 1.
 * Every template, filled with the library's own backward (the reference) or with the formulas of
   its docstring written out, passes.
-* Typical student mistakes fail, on the right tensor, with the smallest case hypothesis shrank to.
+* Typical student mistakes fail, on the right tensor, with the smallest case hypothesis shrank to;
+  the planted mistakes of tests/exercise_solutions.py fail exactly their tensors.
 * Files that cannot be graded (missing, broken, no exercise in them) exit 2 with a clear message.
 
 The grader is derandomized, so every result here is the same on every run; the searches use
@@ -28,6 +29,9 @@ from tinyae.exercises import EXERCISES, check, exercise_of, grade, main_check
 from tinyae.kernels import col2im
 from tinyae.layers import conv
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import exercise_solutions  # noqa: E402  (the solutions and planted mistakes of the newer templates)
+
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE_DIR = ROOT / "exercises"
 MAX = 12  # cases per search in these tests (the command's default is 50)
@@ -40,6 +44,14 @@ TEMPLATES = {  # file -> (class, exercise)
     "conv2d.py": ("Conv2D", "conv2d"),
     "bce.py": ("BCELoss", "bce"),
     "vae.py": ("VAEObjective", "vae"),
+    "tanh.py": ("Tanh", "tanh"),
+    "leaky_relu.py": ("LeakyReLU", "leaky_relu"),
+    "conv_transpose2d.py": ("ConvTranspose2D", "conv_transpose2d"),
+    "maxpool2d.py": ("MaxPool2D", "maxpool2d"),
+    "mse.py": ("MSELoss", "mse"),
+    "gaussian_kl.py": ("GaussianKL", "gaussian_kl"),
+    "adam.py": ("Adam", "adam"),
+    "vae_steps.py": ("VAESteps", "vae_steps"),
 }
 
 # The reference: the library's own backward pass (for the VAE, tinyae.gaussian_kl's gradients).
@@ -95,6 +107,36 @@ FROM_DOCSTRING = {
     """,
 }
 
+VAE_STEPS_SOLUTION = """
+    v = self.v
+    xp = ae.array_module(v["x"])
+    n = v["n"]
+    dlogits = (1.0 / (1.0 + xp.exp(-v["logits"])) - v["x"]) / n
+    dz = dlogits @ self.Wd.T
+    dsigma = dz * v["eps"]
+    dmu = dz + self.beta * v["mu"] / n
+    dlogvar = dsigma * v["sigma"] / 2 + self.beta * (xp.exp(v["logvar"]) - 1.0) / (2 * n)
+    dh = xp.concat([dmu, dlogvar], axis=1)
+    return {"logits": dlogits, "Wd": v["z"].T @ dlogits, "bd": xp.sum(dlogits, axis=0), "z": dz,
+            "sigma": dsigma, "mu": dmu, "logvar": dlogvar, "h": dh, "We": v["x"].T @ dh,
+            "be": xp.sum(dh, axis=0)}
+"""
+REFERENCE["vae_steps.py"] = FROM_DOCSTRING["vae_steps.py"] = VAE_STEPS_SOLUTION
+REFERENCE.update(exercise_solutions.REFERENCE)
+FROM_DOCSTRING.update(exercise_solutions.FROM_DOCSTRING)
+
+# Planted mistakes: template -> [(name, code, the tensors that must fail; every other one passes)]
+MISTAKES = dict(exercise_solutions.MISTAKES)
+MISTAKES["vae_steps.py"] = [
+    ("bce-gradient-not-averaged", VAE_STEPS_SOLUTION.replace(') - v["x"]) / n', ') - v["x"])'),
+     set(EXERCISES["vae_steps"].tensors)),  # the first step is wrong: everything after it too
+    ("reparameterisation-path-missing-from-logvar",
+     VAE_STEPS_SOLUTION.replace('dsigma * v["sigma"] / 2 + ', ''), {"logvar", "h", "We", "be"}),
+    ("decoder-weight-from-mu-not-z", VAE_STEPS_SOLUTION.replace('"Wd": v["z"].T', '"Wd": v["mu"].T'), {"Wd"}),
+]
+FIRST_WRONG_STEP = {"bce-gradient-not-averaged": "logits", "reparameterisation-path-missing-from-logvar": "logvar",
+                    "decoder-weight-from-mu-not-z": "Wd"}
+
 
 def fill(template: str, code: str, folder: Path) -> Path:
     """The template with its `raise NotImplementedError(...)` replaced by ``code``, written to ``folder``."""
@@ -110,8 +152,10 @@ def fill(template: str, code: str, folder: Path) -> Path:
 
 
 def load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"_exercise_test_{path.stem}", path)
+    name = f"_exercise_test_{abs(hash(str(path)))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so inspect finds the class's source file, as the grader's loader does
     spec.loader.exec_module(module)
     return module
 
@@ -137,16 +181,23 @@ def test_every_exercise_has_a_template():
 
 
 @pytest.mark.parametrize("template", list(TEMPLATES))
-def test_unfilled_template_says_which_method_to_write(capsys, template):
+def test_unfilled_template_says_which_method_to_write(template):
     cls_name, exercise = TEMPLATES[template]
     source = (EXERCISE_DIR / template).read_text()
     assert "# YOUR CODE HERE" in source and "raise NotImplementedError" in source
-    code, out = graded(capsys, EXERCISE_DIR / template)  # no ::ClassName: the class is found
-    assert code == 1
-    assert f"{cls_name}.backward is not written yet" in out and "# YOUR CODE HERE" in out
+    cls = getattr(load(EXERCISE_DIR / template), cls_name)
+    assert exercise_of(cls) is EXERCISES[exercise]
+    result = grade(cls, max_examples=MAX)
+    out = str(result)
+    assert result.status == "not done" and not result.passed
+    assert f"{cls_name}.{EXERCISES[exercise].method} is not written yet" in out and "# YOUR CODE HERE" in out
     assert re.search(rf"{template}:\d+\)", out)  # the line to edit
     assert "Traceback" not in out and out.rstrip().endswith("NOT DONE")
-    assert exercise_of(getattr(load(EXERCISE_DIR / template), cls_name)) is EXERCISES[exercise]
+
+
+def test_unfilled_template_through_the_command_exits_1(capsys):
+    code, out = graded(capsys, EXERCISE_DIR / "dense.py")  # no ::ClassName: the class is found
+    assert code == 1 and "Dense.backward is not written yet" in out and out.rstrip().endswith("NOT DONE")
 
 
 SOLUTION_SETS = {"reference": REFERENCE, "from-docstring": FROM_DOCSTRING}
@@ -157,14 +208,37 @@ SOLUTION_SETS = {"reference": REFERENCE, "from-docstring": FROM_DOCSTRING}
     [pytest.param(t, solution, id=f"{t}-{kind}")
      for kind, solutions in SOLUTION_SETS.items() for t, solution in solutions.items() if solution is not None],
 )
-def test_filled_template_passes(capsys, tmp_path, template, solution):
+def test_filled_template_passes(tmp_path, template, solution):
     cls_name, _ = TEMPLATES[template]
-    path = fill(template, solution, tmp_path)
-    code, out = graded(capsys, f"{path}::{cls_name}")
-    assert code == 0, out
+    cls = getattr(load(fill(template, solution, tmp_path)), cls_name)
+    result = grade(cls, max_examples=MAX)
+    out = str(result)
+    assert result.passed, out
     assert "FAIL" not in out and out.rstrip().splitlines()[-1].startswith("PASS")
     errors = [float(e) for e in re.findall(r"gradient: PASS  largest error (\S+)", out)]
     assert errors and max(errors) < 1e-7  # ~1e-9 or better, far below the tolerance
+
+
+def test_a_filled_template_passes_through_the_command(capsys, tmp_path):
+    path = fill("dense.py", FROM_DOCSTRING["dense.py"], tmp_path)
+    code, out = graded(capsys, f"{path}::Dense")
+    assert code == 0 and out.rstrip().splitlines()[-1].startswith("PASS"), out
+
+
+@pytest.mark.parametrize(
+    "template, name, code, wrong",
+    [pytest.param(t, name, code, wrong, id=f"{t}-{name}") for t, planted in MISTAKES.items()
+     for name, code, wrong in planted],
+)
+def test_planted_mistake_fails_exactly_its_tensors(tmp_path, template, name, code, wrong):
+    cls_name, exercise = TEMPLATES[template]
+    cls = getattr(load(fill(template, code, tmp_path)), cls_name)
+    result = grade(cls, max_examples=MAX, shrink_budget=60)  # which tensors fail, not how small the case is
+    assert not result.passed
+    assert set(result.failed_tensors) == set(wrong), str(result)
+    if template == "vae_steps.py":  # the report names the first wrong step
+        first = FIRST_WRONG_STEP[name]
+        assert f"the first wrong gradient in backward order is d/d{first}, " in str(result)
 
 
 def test_library_conv2d_passes_the_conv2d_check():

@@ -1,4 +1,4 @@
-"""The ``tinyae`` command: ``tinyae demo NAME|all ...`` and ``tinyae check FILE[::ClassName]``."""
+"""The ``tinyae`` command: ``tinyae demo NAME|all ...`` and ``tinyae check FILES... [FILE::ClassName]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .backend import BACKENDS
 from .data import DATASETS
-from .exercises import DEFAULT_EXAMPLES
+from .exercises.limits import DEFAULT_EXAMPLES, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -43,9 +43,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .exercises import main_check
+    from .exercises.batch import main_check
 
-    return main_check(args.target, max_examples=args.max_examples, seed=args.seed, backend_name=args.backend)
+    if args.exercise is not None:
+        from .exercises import EXERCISES  # hypothesis is needed from here on anyway
+
+        if args.exercise not in EXERCISES:
+            print(f"tinyae check: unknown --exercise {args.exercise!r}: expected one of {', '.join(EXERCISES)}",
+                  file=sys.stderr)
+            return 2
+    return main_check(args.targets, exercise=args.exercise, max_examples=args.max_examples, seed=args.seed,
+                      backend_name=args.backend, timeout=args.timeout, memory_mb=args.memory or None,
+                      jobs=args.jobs, json_out=args.json, fmt=args.format)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,15 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
 
-    check = commands.add_parser("check", help="grade a gradient-check exercise",
-                                description="Check a student's backward pass against numerical gradients over "
-                                "many shapes; exit 0 only when every tensor passes.")
-    check.add_argument("target", help="FILE.py or FILE.py::ClassName")
+    check = commands.add_parser(
+        "check", help="grade gradient-check exercises (one file, or a whole class)",
+        description="Grade students' backward passes against numerical gradients over many shapes. Each file is "
+        "graded in a child process with a time and a memory limit (not a security sandbox: see exercises/README.md). "
+        "One file prints its full report; several print one line each and a class summary. Exit 0 only when "
+        "every gradient of every file passes.")
+    check.add_argument("targets", nargs="+", metavar="FILE", help="FILE.py or FILE.py::ClassName, one or many")
+    check.add_argument("--exercise", default=None, metavar="NAME",
+                       help="grade the files' classes as this exercise (dense, conv2d ...)")
+    check.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON to OUT")
+    check.add_argument("--format", default="tinyae", choices=["tinyae", "gradescope"],
+                       help="the JSON written by --json: tinyae's per-file results (default), or Gradescope's "
+                       "results.json for one submission")
+    check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help="wall-clock seconds per file (default: %(default)g)")
+    check.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                       help="address-space limit per file in MB, 0 for none (default: %(default)s)")
+    check.add_argument("--jobs", type=int, default=None, help="files graded at once (default: the core count)")
     check.add_argument("--max-examples", type=int, default=DEFAULT_EXAMPLES,
                        help="cases per search (default: %(default)s)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--backend", default=None, choices=BACKENDS,
-                       help="check on this backend (default: the current one, numpy)")
+                       help="check on this backend (default: numpy, then a few cases on strict)")
     check.set_defaults(run=_check)
     return parser
 

@@ -65,6 +65,7 @@ class TensorCheck:
     analytic: float = math.nan  # a at that element
     numerical: float = math.nan  # n at that element
     note: str = ""  # e.g. a shape mismatch
+    hint: str = ""  # the likely mistake, when the grader of the exercises can tell (a missing transpose ...)
 
     @property
     def passed(self) -> bool:
