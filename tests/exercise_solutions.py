@@ -9,33 +9,19 @@ FROM_DOCSTRING in tests/test_exercises.py: each code string replaces the templat
 * MISTAKES: template -> [(name, code, the tensors that must fail)], classic planted mistakes; every
   other tensor of the exercise must pass.
 
-What the cases must draw for these verdicts to hold (a check outside these ranges can fail a correct
-answer, or pass a mistake):
+What the cases must draw for these verdicts to hold (tinyae/exercises/catalog.py draws it: a check
+outside these conditions can fail a correct answer, or pass a mistake):
 
-* tanh.py, "input": any shape, values O(1) (e.g. [-3, 3]).
-* leaky_relu.py, "input": |x| >= 0.1 (x +- h must not cross the kink at 0, docs/relu.md) and
-  negative_slope a drawn away from 1 (tinyae.strategies.negative_slopes: [0.01, 0.5]); at a = 1
-  "slope_on_the_wrong_side" is right.
-* conv_transpose2d.py, "input", "weight", "bias": tinyae.strategies.conv_configs(transposed=True)
-  (kernel 1-4, stride 1-3, padding 0-2, output_padding < stride, ints or pairs), parameters set to
-  O(1) float64 values (standard normal). The mistakes need C > 1 (weight, input) or an output larger
-  than 1x1 (bias): the configurations hypothesis draws have them.
-* maxpool2d.py, "input": kernel 1-4, stride 1-3 (ints or pairs), H, W from the kernel up, and inputs
-  WITHOUT TIES: every two values at least 1e-4 apart (far more than h = 1e-5, so that x +- h never
-  changes a window's arg-max), e.g. tinyae.strategies.distinct_values (a permutation of a grid of
-  step 4 / size in [-2, 2)). "overlap_overwritten" needs a stride smaller than the kernel along some
-  axis (overlapping windows); without such cases it passes.
-* mse.py, "prediction": reduction "mean" and "sum", predictions and targets O(1), shapes (N, D, ...)
-  with more than one element per sample somewhere ("mean_over_batch" is right when D = 1).
-* gaussian_kl.py, "mu", "logvar": shape (N, L), N 1-4, L 1-4, mu and logvar O(1) (e.g. [-2, 2]).
-* adam.py, "parameter", "m", "v" (p.data and self.state[i]["m"], ["v"] after each of 2-4 steps,
-  compared with tinyae.Adam run side by side, float64): lr O(1e-3 .. 1e-1), betas with b1 < 1 and
-  b2 < 1 (defaults, or e.g. b1 in {0.9, 0.5}, b2 in {0.999, 0.9}), eps including a large one
-  (e.g. 0.1: with eps = 1e-8 alone, "eps_inside_sqrt" misses by ~1e-5 at lr 0.1 and less at smaller
-  lr, too close to the tolerance to rely on; with 0.1, by ~1e-2), weight_decay including
-  a positive one (e.g. 0.1: with wd = 0 "coupled_weight_decay" is right), gradients O(1).
-  "t_not_incremented" divides by 1 - b1^0 = 0: NumPy warns (divide by zero / invalid value) and
-  p.data becomes inf/NaN, which must count as a failure of "parameter", not crash the check.
+* leaky_relu.py: |x| >= 0.1 (x +- h must not cross the kink at 0) and a slope away from 1
+  (tinyae.strategies.negative_slopes, [0.01, 0.5]); at a = 1 "slope_on_the_wrong_side" is right.
+* conv_transpose2d.py: tinyae.strategies.conv_configs(transposed=True); the mistakes need C > 1
+  (weight, input) or an output larger than 1x1 (bias).
+* maxpool2d.py: inputs without ties (tinyae.strategies.distinct_values); "overlap_overwritten"
+  needs a stride smaller than the kernel along some axis (overlapping windows).
+* mse.py: more than one element per sample somewhere ("mean_over_batch" is right when D = 1).
+* adam.py: a large eps (0.1: with eps = 1e-8 "eps_inside_sqrt" is within 1e-6 of right), a
+  positive weight decay (with wd = 0 "coupled_weight_decay" is right); "t_not_incremented" divides
+  by 1 - b1^0 = 0, so p.data becomes inf/NaN: a failure of "parameter", not a crash.
 """
 
 from __future__ import annotations

@@ -485,6 +485,9 @@ def test_main_check_every_class_of_a_file_and_one_by_name(capsys, tmp_path):
         class Good(ae.Sigmoid):
             exercise = "sigmoid"
 
+            def backward(self, grad_out):
+                return grad_out * self._y * (1.0 - self._y)
+
         class Bad(ae.Sigmoid):
             exercise = "sigmoid"
 

@@ -225,7 +225,8 @@ def relu(folder: Path, name: str, body: str) -> Path:
 def checked(capsys, targets, **kw):
     kw.setdefault("max_examples", 5)
     code = main_check([str(t) for t in targets] if isinstance(targets, list) else str(targets), **kw)
-    return code, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def test_sys_exit_at_import_is_a_failure_with_its_line(capsys, tmp_path):
@@ -269,6 +270,9 @@ def test_the_child_works_in_a_scratch_folder(capsys, tmp_path, monkeypatch):
 
         class ReLU(ae.ReLU):
             exercise = "relu"
+
+            def backward(self, grad_out):
+                return ae.ReLU.backward(self, grad_out)
     """)
     code, _ = checked(capsys, path)
     assert code == 0 and (tmp_path / "grades.csv").read_text() == "keep me"
@@ -350,3 +354,128 @@ def test_the_cases_do_not_depend_on_what_the_process_imported(tmp_path, monkeypa
         pool = providers._get_local_constants()
         assert len(pool.floats) == 0 and len(pool.integers) == 0
     assert 0.123456 in providers._get_local_constants().floats  # put back afterwards
+
+
+# --------------------------------------------------------------------------- #
+# What a second look found: the ways around the verdict that are closed now
+# --------------------------------------------------------------------------- #
+def test_a_method_left_to_tinyae_is_not_written(capsys, tmp_path):
+    """Templates subclass tinyae's layer: deleting the method must not pass on the library's own."""
+    path = write(tmp_path, "deleted.py", """
+        import tinyae as ae
+
+        class Dense(ae.Dense):
+            exercise = "dense"
+    """)
+    code, out = checked(capsys, path)
+    assert code == 1 and "Dense.backward is tinyae's own Dense.backward, inherited" in out and "NOT DONE" in out
+
+
+def test_a_forward_changed_so_that_any_backward_matches_fails(tmp_path):
+    cls = load_class(tmp_path, "forward.py", dense("return xp.zeros_like(grad_out @ self.weight.data.T)").replace(
+        "return x @ self.weight.data + self.bias.data", "return 0.0 * (x @ self.weight.data + self.bias.data)"),
+        "Dense")
+    result = grade(cls, max_examples=MAX)
+    assert set(result.failed_tensors) == {"input", "weight", "bias"}
+    assert "your forward no longer computes what tinyae's Dense does" in str(result)
+
+
+def test_a_constructor_with_other_arguments_is_named(tmp_path):
+    cls = load_class(tmp_path, "init.py", dense(RIGHT_DENSE).replace(
+        '    exercise = "dense"\n', '    exercise = "dense"\n\n    def __init__(self, sizes):\n'
+        '        super().__init__(*sizes)\n'), "Dense")
+    result = grade(cls, max_examples=MAX)
+    assert result.raised is not None and "Dense() does not take the arguments of tinyae's dense exercise" in \
+        result.raised.message
+
+
+def test_a_forged_result_file_does_not_count(capsys, tmp_path):
+    """An atexit handler that writes 'pass' where the result might be: the child ends with os._exit
+    right after its own result, and the parent takes only a result carrying its secret."""
+    path = write(tmp_path, "forge.py", """
+        import atexit, glob, json, os, tempfile
+        import tinyae as ae
+
+        def forge():
+            for folder in glob.glob(os.path.join(tempfile.gettempdir(), "tinyae-check-*")):
+                with open(os.path.join(folder, "result.txt"), "w") as f:
+                    json.dump({"status": "pass", "classes": [], "message": "all good"}, f)
+
+        atexit.register(forge)
+
+        class ReLU(ae.ReLU):
+            exercise = "relu"
+
+            def backward(self, grad_out):
+                forge()
+                os._exit(0)
+    """)
+    code, out = checked(capsys, path)
+    assert code == 1 and "your code exited in ReLU.backward" in out and "all good" not in out
+
+
+def test_a_background_process_cannot_hold_the_grader(capsys, tmp_path):
+    path = relu(tmp_path, "escape.py", "if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(60)\n"
+                "    os._exit(0)\nreturn ae.ReLU.backward(self, grad_out)")
+    import time
+
+    start = time.perf_counter()
+    code, out = checked(capsys, path, timeout=20)
+    assert time.perf_counter() - start < 20  # the grandchild still sleeps: the verdict did not wait for it
+    assert code == 0, out
+
+
+def test_a_flood_of_output_is_cut_off(capsys, tmp_path):
+    path = relu(tmp_path, "spam.py", "while True:\n    sys.stdout.write('x' * 2**20)")
+    code, out = checked(capsys, path, timeout=30)
+    assert code == 1 and "File too large" in out and "more than the grader allows (64 MB)" in out
+
+
+def test_what_the_student_printed_is_shown_with_the_report(capsys, tmp_path):
+    path = relu(tmp_path, "prints.py", "print('shape of grad_out:', grad_out.shape)\n"
+                "return ae.ReLU.backward(self, grad_out)")
+    code, out = checked(capsys, path)
+    assert code == 0 and "your code printed" in out and "shape of grad_out: (" in out
+
+
+def test_a_base_exception_from_student_code_is_reported_as_raised(capsys, tmp_path):
+    path = relu(tmp_path, "base.py", "class Odd(BaseException):\n    pass\nraise Odd('no')")
+    code, out = checked(capsys, path)
+    assert code == 1 and "your code raised Odd: no" in out
+
+
+def test_a_new_array_on_the_wrong_device_gets_the_device_hint(tmp_path):
+    cls = load_class(tmp_path, "device.py", """
+        import tinyae as ae
+
+        class ReLU(ae.ReLU):
+            exercise = "relu"
+
+            def backward(self, grad_out):
+                xp = ae.array_module(grad_out)
+                out = xp.zeros(grad_out.shape, dtype=grad_out.dtype)  # no device=: the CPU, not the GPU
+                return out + ae.ReLU.backward(self, grad_out)
+    """, "ReLU")
+    result = grade(cls, max_examples=MAX)
+    assert result.other_backend is not None and "device=" in result.other_backend.hint
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(json_out=""), "--json needs a file name"),
+    (dict(json_out="/proc/no/such/results.json"), "cannot write --json"),
+    (dict(timeout=float("inf")), "--timeout must be a positive number of seconds"),
+    (dict(max_examples=0), "--max-examples must be at least 1"),
+    (dict(exercise="nope"), "unknown --exercise 'nope'"),
+])
+def test_bad_options_are_refused_before_grading(capsys, tmp_path, options, message):
+    path = relu(tmp_path, "ok.py", "return ae.ReLU.backward(self, grad_out)")
+    code = main_check([str(path)], **options)
+    captured = capsys.readouterr()
+    assert code == 2 and message in captured.err
+
+
+def test_a_folder_and_a_repeated_file(capsys, tmp_path):
+    path = relu(tmp_path, "ok.py", "return ae.ReLU.backward(self, grad_out)")
+    code, out = checked(capsys, [tmp_path, path, path])
+    assert code == 1 and "is a folder: expected a .py file" in out
+    assert "Class summary: 1 of 2 files pass" in out  # the repeated file is graded once

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 
 from .backend import BACKENDS
 from .data import DATASETS
+from .exercises.batch import FORMATS
 from .exercises.limits import DEFAULT_EXAMPLES, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 
@@ -89,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exercise", default=None, metavar="NAME",
                        help="grade the files' classes as this exercise (dense, conv2d ...)")
     check.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON to OUT")
-    check.add_argument("--format", default="tinyae", choices=["tinyae", "gradescope"],
+    check.add_argument("--format", default="tinyae", choices=FORMATS,
                        help="the JSON written by --json: tinyae's per-file results (default), or Gradescope's "
                        "results.json for one submission")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
@@ -108,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # `tinyae check ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

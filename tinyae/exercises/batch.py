@@ -9,8 +9,10 @@ writes every file's per-class, per-tensor results; ``--format gradescope`` write
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +23,6 @@ from .isolation import grade_in_child
 from .limits import DEFAULT_EXAMPLES, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS
 
 FORMATS = ("tinyae", "gradescope")
-FAILED_STATUSES = ("fail", "not done", "error", "timeout", "exited", "crashed")
 
 
 def main_check(targets: Sequence[str] | str, *, exercise: str | None = None, max_examples: int = DEFAULT_EXAMPLES,
@@ -34,23 +35,14 @@ def main_check(targets: Sequence[str] | str, *, exercise: str | None = None, max
     missing, unimportable, or without an exercise class) or the options are wrong; 1 otherwise.
     """
     out = file if file is not None else sys.stdout
-    targets = [targets] if isinstance(targets, str) else list(targets)
+    targets = list(dict.fromkeys([targets] if isinstance(targets, str) else targets))  # each file once, in order
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
-    if fmt not in FORMATS:
-        say(f"tinyae check: unknown --format {fmt!r}: expected one of {', '.join(FORMATS)}")
-        return EXIT_ERROR
-    if fmt == "gradescope" and (len(targets) != 1 or not json_out):
-        say("tinyae check: --format gradescope writes the results.json of ONE submission (Gradescope runs the "
-            f"autograder once per student): give one file and --json results.json (got {len(targets)} file(s))")
-        return EXIT_ERROR
-    if not targets:
-        say("tinyae check: name at least one FILE.py")
-        return EXIT_ERROR
-    if timeout <= 0:
-        say(f"tinyae check: --timeout must be a positive number of seconds, got {timeout:g}")
+    problem = _check_options(targets, exercise, max_examples, timeout, json_out, fmt)
+    if problem:
+        print(f"tinyae check: {problem}", file=sys.stderr)
         return EXIT_ERROR
     workers = max(1, min(jobs or _cores(), len(targets)))
 
@@ -76,6 +68,40 @@ def main_check(targets: Sequence[str] | str, *, exercise: str | None = None, max
     return EXIT_FAIL
 
 
+def _check_options(targets: list[str], exercise: str | None, max_examples: int, timeout: float,
+                   json_out: str | None, fmt: str) -> str:
+    """What is wrong with the options, or "": checked before grading, so no result is lost at the end."""
+    if not targets:
+        return "name at least one FILE.py"
+    if fmt not in FORMATS:
+        return f"unknown --format {fmt!r}: expected one of {', '.join(FORMATS)}"
+    if fmt == "gradescope" and (len(targets) != 1 or not json_out):
+        return ("--format gradescope writes the results.json of ONE submission (Gradescope runs the autograder "
+                f"once per student): give one file and --json results.json (got {len(targets)} file(s))")
+    if exercise is not None:
+        from .catalog import EXERCISES
+
+        if exercise not in EXERCISES:
+            return f"unknown --exercise {exercise!r}: expected one of {', '.join(EXERCISES)}"
+    if not (isinstance(max_examples, int) and max_examples >= 1):
+        return f"--max-examples must be at least 1, got {max_examples!r}"
+    if not (math.isfinite(timeout) and timeout > 0):
+        return f"--timeout must be a positive number of seconds, got {timeout:g}"
+    if json_out is not None:
+        if not json_out:
+            return "--json needs a file name"
+        if Path(json_out).is_dir():
+            return f"cannot write --json {json_out}: it is a folder"
+        try:  # make the folder and try a file there now, rather than lose the results at the end
+            folder = Path(os.path.abspath(json_out)).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            return f"cannot write --json {json_out}: {exc.strerror or exc}"
+    return ""
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -84,9 +110,12 @@ def _cores() -> int:
 
 
 def full_report(result: dict[str, Any]) -> str:
+    """One file's reports (every class's), after what the student's code printed, if anything."""
+    printed = result.get("output", "").strip()
+    head = f"your code printed (the last {len(printed)} characters):\n{printed}\n\n" if printed else ""
     if result["classes"] and result["status"] not in ("error", "exited"):
-        return "\n\n".join(c["report"] for c in result["classes"])
-    return f"tinyae check: {result['message']}"
+        return head + "\n\n".join(c["report"] for c in result["classes"])
+    return head + f"tinyae check: {result['message']}"
 
 
 def one_line(result: dict[str, Any]) -> str:
@@ -104,6 +133,8 @@ def one_line(result: dict[str, Any]) -> str:
         else:
             wrong = [t["tensor"] for t in c["tensors"] if not t["passed"]]
             what = ", ".join(wrong) + " wrong" if wrong else ""
+            if c.get("first_wrong_step"):
+                what = f"{len(wrong)} wrong, the first in backward order {c['first_wrong_step']}"
             if c["raised"]:
                 what = ", ".join(filter(None, [what, f"raised {c['raised']['kind']}"]))
             if c["other_backend"]:

@@ -9,7 +9,7 @@ command line and the templates in ``exercises/`` name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,11 +19,22 @@ from .. import backend
 from .. import strategies as ts
 from ..gradcheck import numerical_gradient
 from ..layers import Conv2D, ConvTranspose2D, Dense, Dropout, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
-from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss
+from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, gaussian_kl
 from ..optim import Adam
 from . import vae_steps
-from .trial import Trial, entering, failed, given, judged, loss_trial, module_trial, unchanged
-from .trial import snapshot as snap
+from .trial import (
+    Trial,
+    disagreement,
+    entering,
+    failed,
+    given,
+    judged,
+    kept,
+    loss_trial,
+    module_trial,
+    pair_checks,
+    snapshot,
+)
 
 __all__ = ["EXERCISES", "Case", "Exercise", "exercise_of"]
 
@@ -40,7 +51,8 @@ class Exercise:
     seed)`` checks one case, ``make()`` building a fresh object each time it is called, and
     returns a :class:`~tinyae.exercises.trial.Trial` with one verdict per tensor, named as in
     ``tensors``. ``config`` lists the case's keys that describe it (the rest are its arrays).
-    ``steps`` names, for an objective checked step by step, the step each tensor's gradient
+    ``library`` is tinyae's class the template implements; the student's forward is compared
+    with it on every case. ``steps`` names, for an objective checked step by step, the step each tensor's gradient
     belongs to (``tensors`` in backward order), so the report can name the first wrong one.
     """
 
@@ -54,6 +66,7 @@ class Exercise:
     build: Callable[..., Any]
     run: Callable[[Callable[..., Any], Case, int], Trial]
     steps: dict[str, str] = field(default_factory=dict)
+    library: type | None = None  # tinyae's own class: the template's forward must compute what it does
 
 
 def _pick(draw: Any, fixed: dict[str, Any], key: str, strategy: Any) -> Any:
@@ -280,19 +293,15 @@ def _run_kl(make: Callable[[], Any], case: Case, seed: int) -> Trial:
     numerical_logvar = numerical_gradient(lambda lv: kl(given(case["mu"]), lv), given(case["logvar"]))
     entering("__init__")
     obj = make()
-    mu, logvar = given(case["mu"]), given(case["logvar"])
+    handed = {k: given(case[k]) for k in ("mu", "logvar")}
     entering("forward")
-    obj.forward(mu, logvar)
+    value = float(obj.forward(handed["mu"], handed["logvar"]))
+    wrong = disagreement(value, gaussian_kl(given(case["mu"]), given(case["logvar"]))[0], "tinyae.gaussian_kl")
+    if wrong:
+        return Trial([failed("mu", wrong), failed("logvar", wrong)])
     entering("backward")
-    grads = obj.backward()
-    if not (isinstance(grads, tuple) and len(grads) == 2):
-        raise TypeError(f"backward must return the pair (dmu, dlogvar), got {type(grads).__name__}")
-    checks = [judged("mu", snap(grads[0]), numerical_mu), judged("logvar", snap(grads[1]), numerical_logvar)]
-    for k, value in (("mu", mu), ("logvar", logvar)):
-        if not unchanged(value, case[k]):
-            checks = [failed(c.name, f"your code changed {k} in place: compute into a new array instead")
-                      for c in checks]
-    return Trial(checks)
+    checks = pair_checks(obj.backward(), {"mu": numerical_mu, "logvar": numerical_logvar})
+    return Trial(kept(checks, handed, case))
 
 
 # -- one Adam step (or three) -------------------------------------------------------------- #
@@ -352,7 +361,7 @@ def _run_adam(make: Callable[..., Any], case: Case, seed: int) -> Trial:
             if mine is None:
                 check = failed(tensor, f"self.state[{i}][{tensor!r}] was never set: keep the moments there")
             else:
-                check = judged(tensor, snap(mine), backend.to_numpy(right))
+                check = judged(tensor, snapshot(mine), backend.to_numpy(right))
             if worst is None or not check.passed and (worst.passed or check.error > worst.error):
                 worst = check
         assert worst is not None
@@ -411,21 +420,21 @@ def _run_vae(make: Callable[[], Any], case: Case, seed: int) -> Trial:
     numerical_logvar = numerical_gradient(lambda lv: loss(given(case["mu"]), lv), given(case["logvar"]))
     entering("__init__")
     obj = make()
-    inputs = {k: given(case[k]) for k in ("mu", "logvar", "eps")}
+    handed = {k: given(case[k]) for k in ("mu", "logvar", "eps")}
     entering("forward")
-    z, _ = obj.forward(inputs["mu"], inputs["logvar"], inputs["eps"])
+    z, kl = obj.forward(handed["mu"], handed["logvar"], handed["eps"])
+    mu, logvar, eps = (given(case[k]) for k in ("mu", "logvar", "eps"))
+    xp = backend.array_module(mu)
+    right_z = mu + xp.exp(0.5 * logvar) * eps  # z = mu + sigma eps, and the KL, as tinyae computes them
+    wrong = disagreement(snapshot(z), snapshot(right_z), "z = mu + sigma * eps") or disagreement(
+        float(kl), gaussian_kl(mu, logvar)[0], "tinyae.gaussian_kl")
+    if wrong:
+        return Trial([failed("mu", wrong), failed("logvar", wrong)])
     rec(decoder.forward(z), x)
     g_z = decoder.backward(rec.backward() * (1.0 / n))
     entering("backward")
-    grads = obj.backward(g_z)
-    if not (isinstance(grads, tuple) and len(grads) == 2):
-        raise TypeError(f"backward must return the pair (dmu, dlogvar), got {type(grads).__name__}")
-    checks = [judged("mu", snap(grads[0]), numerical_mu), judged("logvar", snap(grads[1]), numerical_logvar)]
-    for k, value in inputs.items():
-        if not unchanged(value, case[k]):
-            checks = [failed(c.name, f"your code changed {k} in place: compute into a new array instead")
-                      for c in checks]
-    return Trial(checks)
+    checks = pair_checks(obj.backward(g_z), {"mu": numerical_mu, "logvar": numerical_logvar})
+    return Trial(kept(checks, handed, case))
 
 
 EXERCISES: dict[str, Exercise] = {
@@ -475,11 +484,14 @@ EXERCISES: dict[str, Exercise] = {
     ]
 }
 
-# A class without an `exercise` attribute that subclasses one of these gets its check.
-_LIBRARY_BASES = [(Dense, "dense"), (Sigmoid, "sigmoid"), (ReLU, "relu"), (Dropout, "dropout"),
-                  (Conv2D, "conv2d"), (BCELoss, "bce"), (Tanh, "tanh"), (LeakyReLU, "leaky_relu"),
-                  (ConvTranspose2D, "conv_transpose2d"), (MaxPool2D, "maxpool2d"), (MSELoss, "mse"),
-                  (Adam, "adam")]
+# tinyae's own class behind each template: a class without an `exercise` attribute that subclasses one
+# of these gets its check, and the template's forward is compared with it on every case.
+LIBRARY_CLASSES: dict[str, type] = {
+    "dense": Dense, "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "dropout": Dropout,
+    "conv2d": Conv2D, "conv_transpose2d": ConvTranspose2D, "maxpool2d": MaxPool2D, "mse": MSELoss, "bce": BCELoss,
+    "adam": Adam,
+}
+EXERCISES = {name: replace(e, library=LIBRARY_CLASSES.get(name)) for name, e in EXERCISES.items()}
 
 
 def exercise_of(target: Any) -> Exercise | None:
@@ -495,7 +507,7 @@ def exercise_of(target: Any) -> Exercise | None:
                 f"{cls.__name__}.exercise = {name!r} names no exercise; known: {', '.join(EXERCISES)}"
             )
         return EXERCISES[name]
-    for base, known in _LIBRARY_BASES:
+    for known, base in LIBRARY_CLASSES.items():
         if issubclass(cls, base):
             return EXERCISES[known]
     return None

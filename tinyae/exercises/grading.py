@@ -20,15 +20,18 @@ import inspect
 import math
 import os
 import sys
+import traceback
 from typing import Any
 
 from .. import backend
 from ..gradcheck import DEFAULT_TOL, TensorCheck
-from . import hints
+from . import catalog, hints
 from .catalog import EXERCISES, Exercise, exercise_of
 from .limits import DEFAULT_EXAMPLES, DEFAULT_SHRINK_BUDGET
-from .report import ExerciseResult, TensorVerdict
-from .search import Outcome, Searcher, describe, short_path, values_of
+from .report import ExerciseResult, TensorVerdict, describe, values_of
+from .search import Outcome, Raised, Searcher, short_path
+
+CATALOG_FILE = catalog.__file__  # a TypeError raised here, at the constructor's call, is a wrong signature
 
 OTHER_BACKEND_CASES = 3  # passing NumPy cases run again on the strict backend
 
@@ -42,6 +45,7 @@ def grade(
     backend_name: str | None = None,
     shrink_budget: int = DEFAULT_SHRINK_BUDGET,
     exercise: str | None = None,
+    own_method: bool = False,
 ) -> ExerciseResult:
     """Grade an exercise class (or instance) and return the :class:`ExerciseResult` (no printing).
 
@@ -49,7 +53,8 @@ def grade(
     takes the library layer's arguments, e.g. ``Dense(in_features, out_features)``). An
     instance keeps its own hyper-parameters: only the batch, sizes and values are drawn, and
     it is never changed (each case builds a new object of its class). ``exercise`` names the
-    check to run when the class does not say (or says another).
+    check to run when the class does not say (or says another). ``own_method=True`` (what
+    ``tinyae check`` asks) counts a method inherited from tinyae's own layer as not written.
     """
     found = EXERCISES.get(exercise) if exercise else exercise_of(cls_or_obj)
     if found is None:
@@ -67,13 +72,28 @@ def grade(
     except TypeError:
         source = None
 
-    def make(case: dict[str, Any], *args: Any) -> Any:
-        return found.build(cls, case, *args)
+    def make(case: dict[str, Any], *args: Any, library: bool = False) -> Any:
+        """The student's object for this case; with ``library=True`` tinyae's own (or None if it has none)."""
+        target = found.library if library else cls
+        if target is None:
+            return None
+        try:
+            return found.build(target, case, *args)
+        except TypeError as exc:
+            if library or traceback.extract_tb(exc.__traceback__)[-1].filename != CATALOG_FILE:
+                raise  # raised inside the constructor: the student's own error, reported as such
+            raise TypeError(f"{cls.__qualname__}() does not take the arguments of tinyae's {found.name} exercise "
+                            f"({exc}): keep the template's constructor") from None
 
     subject = f"{cls.__qualname__}" + (f" ({short_path(source)})" if source else "")
     name = backend_name or backend.get_backend()
     result = ExerciseResult(subject, found, tol, max_examples, seed, method=f"{cls.__qualname__}.{found.method}",
                             backend=name)
+    inherited = _inherited_from_tinyae(cls, found.method) if own_method else None
+    if inherited is not None:
+        result.not_written = Raised("inherited", f"{result.method} is tinyae's own {inherited}.{found.method}, "
+                                    "inherited: write yours in the class", "", found.method)
+        return result
     with backend.preserved_rng():
         with backend.use_backend(name):
             searcher = Searcher(found, make, found.cases(fixed), source=source, seed=seed,
@@ -143,7 +163,7 @@ def _on_strict(searcher: Searcher, make: Any, source: str | None, seed: int) -> 
                 outcome = strict.evaluate(case)
                 problem = _problem(outcome)
                 if problem is not None:
-                    problem.hint = hints.GPU_HINT
+                    problem.hint = problem.hint if problem.hint == hints.DEVICE_HINT else hints.GPU_HINT
                     return problem
     except backend.BackendUnavailable:  # array_api_strict not installed: nothing to compare
         return None
@@ -151,8 +171,6 @@ def _on_strict(searcher: Searcher, make: Any, source: str | None, seed: int) -> 
 
 
 def _problem(outcome: Outcome) -> Any:
-    from .search import Raised
-
     if outcome.raised is not None:
         return outcome.raised
     if outcome.trial is not None:
@@ -172,6 +190,14 @@ def _explain_by_numpy(result: ExerciseResult, searcher: Searcher, source: str | 
                          max_examples=0, shrink_budget=0).evaluate(case)
     if numpy.trial is not None and all(c.passed for c in numpy.trial.checks):
         result.raised.hint = hints.GPU_HINT
+
+
+def _inherited_from_tinyae(cls: type, method: str) -> str | None:
+    """The tinyae class ``cls`` takes ``method`` from (the student did not write it), or None."""
+    for klass in cls.__mro__:
+        if method in vars(klass):
+            return klass.__qualname__ if klass.__module__.split(".")[0] == "tinyae" else None
+    return None
 
 
 def _fixed_hyper(exercise: Exercise, obj: Any) -> dict[str, Any]:

@@ -19,6 +19,10 @@ GPU_HINT = ("works on NumPy but not on the GPU backend: use xp = ae.array_module
             "xp.exp(...) ..., never numpy functions, on the arrays you are given")
 
 
+DEVICE_HINT = ("a new array was made on another device than the arrays you were given (on a GPU: the CPU): "
+               "create it beside them, xp.zeros(shape, dtype=..., device=ae.backend.device_of(grad_out))")
+
+
 def from_values(analytic: Any, numerical: np.ndarray) -> str:
     """A hint for a failing gradient, or "" when the numbers show no known pattern."""
     if not isinstance(analytic, np.ndarray):
@@ -56,11 +60,15 @@ def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
 def from_exception(kind: str, message: str) -> str:
     """A hint for an exception the student's code raised, or ""."""
     text = message.lower()
+    if "different devices" in text and "combined" in text:
+        return DEVICE_HINT
     if "device" in text and ("convert" in text or "mix" in text) or "array_api_strict" in text:
         return GPU_HINT
     if "broadcast" in text:
         return ("the shapes do not match: print each term's shape (a keepdims=True, a sum over the wrong axis, "
                 "or a missing .T?)")
+    if "file too large" in text:
+        return "your code printed or wrote more than the grader allows (64 MB)"
     if kind == "MemoryError":
         return "your code asked for more memory than the grader allows (tinyae check --memory MB)"
     if kind == "SystemExit":

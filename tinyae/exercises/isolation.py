@@ -1,15 +1,19 @@
 """Grade one submission in a child process, with a wall-clock and a memory limit.
 
 The child (:mod:`tinyae.exercises.child`) runs in a fresh temporary working directory, with
-one BLAS thread, an address-space limit (``RLIMIT_AS``) and a wall-clock limit. Whatever the
+one BLAS thread, an address-space limit (``RLIMIT_AS``), a 64 MB limit on what it prints or
+writes, and a wall-clock limit; its result counts only if it exits cleanly and carries a secret
+the parent gave it. Whatever the
 student's code does, the parent gets a verdict: ``sys.exit`` at import is "exited", ``os._exit``
 or a crash ends the child without a result and is reported with the method it was in (the
 status file), an endless loop is "timeout" with the line it was stuck on (faulthandler's stack
 dump).
 
-This is NOT a security sandbox: the child runs with the rights of the user who runs
-``tinyae check`` and can read, write or delete their files, use the network, or start
-processes. Grade untrusted code inside a container or as a throwaway user (exercises/README.md).
+This is NOT a security sandbox, and not tamper-proof: the child runs with the rights of the user
+who runs ``tinyae check`` and can read, write or delete their files, use the network, or start
+processes, and code that sets out to cheat can change the grader from inside its own process.
+It stops accidents (an exit, a hang, a crash, a runaway allocation), not attacks: grade untrusted
+code inside a container or as a throwaway user (exercises/README.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import linecache
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,38 +45,59 @@ def grade_in_child(target: str, *, exercise: str | None = None, max_examples: in
     path_text, sep, name = target.partition("::")
     target = str(Path(path_text).resolve()) + sep + name
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="tinyae-check-") as scratch:
-        folder = Path(scratch)
-        paths = {k: folder / f"{k}.txt" for k in ("request", "result", "status", "stack")}
+    # Two folders: the child works in `work`; its request, result and status files are in `control`.
+    with tempfile.TemporaryDirectory(prefix="tinyae-check-") as control, \
+            tempfile.TemporaryDirectory(prefix="tinyae-work-") as work:
+        paths = {k: Path(control) / f"{k}.txt" for k in ("result", "status", "stack", "output")}
         paths["status"].touch()
-        paths["request"].write_text(json.dumps({
+        nonce = secrets.token_hex(16)
+        request = json.dumps({
             "target": target, "exercise": exercise, "max_examples": max_examples, "seed": seed,
-            "backend": backend_name, "timeout": timeout, "result_path": str(paths["result"]),
-            "status_path": str(paths["status"]), "stack_path": str(paths["stack"]), "display_root": os.getcwd(),
-        }))
-        work = folder / "work"
-        work.mkdir()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tinyae.exercises.child", str(paths["request"])],
-            cwd=work, env=_child_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_limits(memory_mb) if os.name == "posix" else None,
-        )
-        try:
-            output, _ = process.communicate(timeout=timeout + KILL_GRACE)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            output, _ = process.communicate()
-            timed_out = True
+            "backend": backend_name, "timeout": timeout, "memory_mb": memory_mb, "nonce": nonce,
+            "result_path": str(paths["result"]), "status_path": str(paths["status"]),
+            "stack_path": str(paths["stack"]), "display_root": os.getcwd(),
+        })
+        with open(paths["output"], "wb") as output:  # a file, not a pipe: nothing the child prints fills memory
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tinyae.exercises.child"], cwd=work, env=_child_environment(),
+                stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            try:
+                process.stdin.write(request.encode())
+                process.stdin.close()
+            except BrokenPipeError:  # the child died before reading its request
+                pass
+            try:
+                process.wait(timeout=timeout + KILL_GRACE)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            _kill(process)  # its whole session, whatever it started in the background
+            process.wait()
         seconds = time.perf_counter() - start
-        text = output.decode(errors="replace")
-        if paths["result"].exists() and not timed_out:
-            result = json.loads(paths["result"].read_text())
-        else:
+        text = _tail(paths["output"], OUTPUT_KEPT)
+        result = _result(paths["result"], nonce) if process.returncode == 0 and not timed_out else None
+        if result is None:
             result = _no_result(target, process.returncode, timed_out, timeout, paths, text)
-    result.update(target=shown, file=path_text, seconds=round(seconds, 3), output=text[-OUTPUT_KEPT:])
+    result.update(target=shown, file=path_text, seconds=round(seconds, 3), output=text)
     return result
+
+
+def _result(path: Path, nonce: str) -> dict[str, Any] | None:
+    """The child's result, if it wrote one that carries this run's secret."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(result, dict) or result.pop("nonce", None) != nonce:
+        return None
+    return result
+
+
+def _tail(path: Path, size: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode(errors="replace")
 
 
 def _child_environment() -> dict[str, str]:
@@ -87,23 +113,12 @@ def _child_environment() -> dict[str, str]:
     return env
 
 
-def _limits(memory_mb: int | None) -> Any:
-    def apply() -> None:
-        import resource
-
-        if memory_mb:
-            limit = int(memory_mb) * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
-
-
 def _kill(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)  # the child's own session: its children go too
     except (ProcessLookupError, PermissionError, AttributeError):
-        process.kill()
+        if process.poll() is None:
+            process.kill()
 
 
 def _no_result(target: str, returncode: int | None, timed_out: bool, timeout: float, paths: dict[str, Path],
@@ -117,16 +132,16 @@ def _no_result(target: str, returncode: int | None, timed_out: bool, timeout: fl
     if timed_out or "Timeout (" in stack:
         status, message = "timeout", (f"your code timed out{in_what}{at}: no verdict within {timeout:g} s "
                                       "(an endless loop? raise the limit with --timeout)")
+    elif "MemoryError" in output:
+        status, message = "crashed", f"your code ran out of memory{in_what}{at} (the limit: tinyae check --memory MB)"
     elif returncode is not None and returncode < 0:
         sig = _signal_name(-returncode)
         status, message = "crashed", f"your code crashed{in_what}{at}: the grading process was killed by {sig}"
         if sig == "SIGKILL":
             message += " (out of memory?)"
-    elif returncode == 0 or (returncode is not None and returncode > 0 and "MemoryError" not in output):
+    else:
         status, message = "exited", (f"your code exited{in_what}{at} with status {returncode} before a verdict: "
                                      "a layer returns its result, it never calls os._exit() or sys.exit()")
-    else:
-        status, message = "crashed", f"your code ran out of memory{in_what}{at}"
     return {"target": target, "file": target.partition("::")[0], "status": status, "message": message,
             "classes": []}
 

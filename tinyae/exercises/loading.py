@@ -21,6 +21,8 @@ class ExitedWhileLoading(LoadError):
 
 def load(path: Path) -> Any:
     """Import a student's file as a fresh module (its folder on sys.path while it loads)."""
+    if path.is_dir():
+        raise LoadError(f"{path} is a folder: expected a .py file (for a whole folder: {path}/*.py)")
     if not path.is_file():
         raise LoadError(f"no such file: {path}")
     name = f"_tinyae_exercise_{abs(hash(str(path.resolve())))}_{path.stem}"
@@ -43,7 +45,7 @@ def load(path: Path) -> Any:
         where = summarise(exc, str(path.resolve())).where
         raise ExitedWhileLoading(f"{path} called sys.exit({exc.code!r}) while loading"
                                  + (f", at {where}" if where else "") + ": a file of exercises must not exit") from None
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001  (whatever the file raises while loading, it is reported)
         sys.modules.pop(name, None)
         raised = summarise(exc, str(path.resolve()))
         raise LoadError(f"{path} failed while loading: {raised}") from None

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..gradcheck import TensorCheck
-from .catalog import Exercise
+from .catalog import Case, Exercise
 from .search import Raised
+
+
+def describe(exercise: Exercise, case: Case) -> str:
+    return ", ".join(f"{k}={case[k]}" for k in exercise.config)
+
+
+MAX_SHOWN_VALUES = 16  # a failing case's arrays are printed when they hold at most this many numbers in all
+
+
+def values_of(exercise: Exercise, case: Case) -> str:
+    """The case's arrays, compactly, when they are small: x=[[0.5]], weight=[[-1.2]], ..."""
+    arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
+    if sum(v.size for v in arrays.values()) > MAX_SHOWN_VALUES:
+        return ""
+    return ", ".join(f"{k}={_compact(v)}" for k, v in arrays.items())
+
+
+def _compact(a: np.ndarray) -> str:
+    """[[0.5, -1.25], [0, 2]]: an array on one line, 4 significant digits, no alignment padding."""
+    text = np.array2string(a + 0.0, precision=4, separator=", ", floatmode="maxprec", max_line_width=10**6)
+    return re.sub(r"\[\s+", "[", re.sub(r"\s+", " ", text))
 
 
 @dataclass
@@ -78,12 +102,11 @@ class ExerciseResult:
             return "pass"
         return "fail" if self.failed_tensors or self.other_backend is not None else "raised"
 
-    def hints(self) -> list[str]:
-        found = [t.hint for t in self.tensors if not t.passed and t.hint]
-        for raised in (self.raised, self.other_backend):
-            if raised is not None and raised.hint:
-                found.append(raised.hint)
-        return found
+    def first_wrong_step(self) -> str:
+        """For an objective checked step by step: 'd/dz, step 5 (decoder affine)', or ""."""
+        wrong = self.failed_tensors
+        steps = self.exercise.steps
+        return f"d/d{wrong[0]}, {steps[wrong[0]]}" if steps and wrong else ""
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data (the report's text included, as ``"report"``)."""
@@ -96,11 +119,16 @@ class ExerciseResult:
                                                    "where": raised.where, "case": self.raised_case,
                                                    "hint": raised.hint},
             "other_backend": None if self.other_backend is None else str(self.other_backend),
+            "first_wrong_step": self.first_wrong_step(),
             "warnings": list(self.warnings), "report": str(self),
         }
 
     def __str__(self) -> str:
         lines = [f"Checking {self.subject}: {self.exercise.title}"]
+        if self.not_written is not None and self.not_written.kind == "inherited":
+            lines.append(f"  {self.not_written.message}.")
+            lines.append("NOT DONE")
+            return "\n".join(lines)
         if self.not_written is not None:
             where = self.not_written.where.split(" in ", 1)[0] if self.not_written.where else ""
             lines.append(f"  {self.method} is not written yet: write it where it says `# YOUR CODE HERE`"
@@ -161,10 +189,8 @@ class ExerciseResult:
             return f"PASS: {what} the numerical one{'' if len(self.tensors) == 1 else 's'}."
         wrong = self.failed_tensors
         parts = []
-        steps = self.exercise.steps
-        if steps and wrong:
-            first = wrong[0]  # tensors are in backward order
-            parts.append(f"the first wrong gradient in backward order is d/d{first}, {steps[first]}"
+        if self.exercise.steps and wrong:  # tensors are in backward order
+            parts.append(f"the first wrong gradient in backward order is {self.first_wrong_step()}"
                          + (f" ({len(wrong)} wrong in all: the ones after it are computed from it, fix it first)"
                             if len(wrong) > 1 else ""))
         elif len(wrong) == 1:

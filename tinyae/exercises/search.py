@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -60,7 +59,7 @@ def summarise(exc: BaseException, source: str | None) -> Raised:
     mine = [f for f in frames if source and os.path.abspath(f.filename) == source]
     if not mine:  # the source is unknown: the deepest frame outside tinyae and installed libraries
         mine = [f for f in frames if not _is_library(f.filename)]
-    frame = (mine or frames or [None])[-1]
+    frame = (mine or [None])[-1]  # only library frames: no line of the student's to show
     where, function = "", ""
     if frame is not None:
         function = frame.name
@@ -102,27 +101,6 @@ def _key(case: Case) -> tuple:
         v = case[k]
         items.append((k, (str(v.dtype), v.shape, v.tobytes()) if isinstance(v, np.ndarray) else repr(v)))
     return tuple(items)
-
-
-def describe(exercise: Exercise, case: Case) -> str:
-    return ", ".join(f"{k}={case[k]}" for k in exercise.config)
-
-
-MAX_SHOWN_VALUES = 16  # a failing case's arrays are printed when they hold at most this many numbers in all
-
-
-def values_of(exercise: Exercise, case: Case) -> str:
-    """The case's arrays, compactly, when they are small: x=[[0.5]], weight=[[-1.2]], ..."""
-    arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
-    if sum(v.size for v in arrays.values()) > MAX_SHOWN_VALUES:
-        return ""
-    return ", ".join(f"{k}={_compact(v)}" for k, v in arrays.items())
-
-
-def _compact(a: np.ndarray) -> str:
-    """[[0.5, -1.25], [0, 2]]: an array on one line, 4 significant digits, no alignment padding."""
-    text = np.array2string(a + 0.0, precision=4, separator=", ", floatmode="maxprec", max_line_width=10**6)
-    return re.sub(r"\[\s+", "[", re.sub(r"\s+", " ", text))
 
 
 @contextlib.contextmanager
@@ -172,10 +150,13 @@ class Searcher:
             # a wrong answer may divide by zero: its inf/NaN fails the verdict, NumPy's warning is noise
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
-                trial = self.exercise.run(lambda *args: self.make(case, *args), case, self.seed)
+                trial = self.exercise.run(lambda *args, **kw: self.make(case, *args, **kw), case, self.seed)
         except NotImplementedError as exc:
-            return Outcome(not_written=summarise(exc, self.source), raised=summarise(exc, self.source))
-        except (Exception, SystemExit) as exc:  # the student's code may raise anything: report it, with the case
+            raised = summarise(exc, self.source)
+            return Outcome(not_written=raised, raised=raised)
+        except KeyboardInterrupt:  # the teacher's Ctrl-C, in this process
+            raise
+        except BaseException as exc:  # noqa: BLE001  (the student's code may raise anything: report it, with the case)
             return Outcome(raised=summarise(exc, self.source))
         return Outcome(trial=trial)
 

@@ -148,8 +148,9 @@ def module_trial(make: Callable[[], Any], case: dict[str, Any], seed: int, *, pa
     x_in = given(x)
     backend.seed(seed)
     entering("forward")
-    obj.forward(x_in)
+    y = snapshot(obj.forward(x_in))
     x_changed_in_forward = not unchanged(x_in, x)
+    forward_changed = _differs_from_library(make, y, lambda lib: lib.forward(given(x)), seed, values)
     g_in = given(g)
     entering("backward")
     dx_first = snapshot(obj.backward(g_in))
@@ -162,6 +163,8 @@ def module_trial(make: Callable[[], Any], case: dict[str, Any], seed: int, *, pa
 
     # 3. the verdicts
     trial = Trial([], [GRAD_OUT_WARNING] if g_changed else [])
+    if forward_changed:
+        return Trial([failed(name, forward_changed) for name in ("input", *params)])
     check = judged("input", dx_first, numerical["input"])
     if check.passed and not judged("input", dx_second, numerical["input"]).passed:
         check = failed("input", "right the first time, but a second backward returned another dL/dx: does "
@@ -192,6 +195,49 @@ def module_trial(make: Callable[[], Any], case: dict[str, Any], seed: int, *, pa
     return trial
 
 
+def _differs_from_library(make: Callable[..., Any], got: Any, compute: Callable[[Any], Any], seed: int,
+                          values: dict[str, np.ndarray]) -> str:
+    """"" when the student's forward agrees with tinyae's own layer on this case, else the verdict's note.
+
+    The numerical gradient differentiates the student's forward, so a changed forward (even
+    ``return 0 * ...``) would make any backward that matches it pass: the template's forward is
+    part of the exercise, and it must still compute what tinyae's layer computes.
+    """
+    library = make(library=True)
+    if library is None:
+        return ""
+    for name, value in values.items():
+        _set(getattr(library, name), value)
+    backend.seed(seed)
+    return disagreement(got, snapshot(compute(library)), f"tinyae's {type(library).__name__}")
+
+
+def disagreement(got: Any, right: Any, what: str) -> str:
+    """"" when the student's forward output equals the right one (to round-off), else the verdict's note."""
+    got, right = np.asarray(got, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    if got.shape == right.shape and np.allclose(got, right, rtol=1e-9, atol=1e-12):
+        return ""
+    how = f"shape {got.shape} instead of {right.shape}" if got.shape != right.shape else "other values"
+    return (f"your forward no longer computes what {what} does ({how}): the check differentiates your forward, "
+            "so it must stay the template's")
+
+
+def pair_checks(grads: Any, numerical: dict[str, np.ndarray], names: tuple[str, str] = ("mu", "logvar")) -> list:
+    """The verdicts on a backward that returns the pair (d/dmu, d/dlogvar)."""
+    if not (isinstance(grads, tuple) and len(grads) == 2):
+        raise TypeError(f"backward must return the pair (d{names[0]}, d{names[1]}), got {type(grads).__name__}")
+    return [judged(name, snapshot(g), numerical[name]) for name, g in zip(names, grads)]
+
+
+def kept(checks: list[TensorCheck], handed: dict[str, Any], pristine: dict[str, np.ndarray]) -> list[TensorCheck]:
+    """``checks``, or all of them failed when the student's code changed an array it was handed."""
+    changed = [k for k in handed if not unchanged(handed[k], pristine[k])]
+    if not changed:
+        return checks
+    return [failed(c.name, f"your code changed {changed[0]} in place: compute into a new array instead")
+            for c in checks]
+
+
 # --------------------------------------------------------------------------- #
 # A loss: L = loss(pred, target), backward() -> dL/dpred
 # --------------------------------------------------------------------------- #
@@ -209,7 +255,10 @@ def loss_trial(make: Callable[[], Any], case: dict[str, Any], seed: int) -> Tria
     obj = make()
     p_in, t_in = given(pred), given(target)
     entering("forward")
-    obj(p_in, t_in)
+    value = snapshot(obj(p_in, t_in))
+    forward_changed = _differs_from_library(make, value, lambda lib: lib(given(pred), given(target)), seed, {})
+    if forward_changed:
+        return Trial([failed("prediction", forward_changed)])
     entering("backward")
     first = snapshot(obj.backward())
     second = snapshot(obj.backward())

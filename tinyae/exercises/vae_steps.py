@@ -30,7 +30,7 @@ from .. import backend
 from .. import strategies as ts
 from ..gradcheck import numerical_gradient
 from ..losses import BCEWithLogitsLoss, gaussian_kl
-from .trial import Trial, entering, failed, given, judged, snapshot, unchanged
+from .trial import Trial, entering, failed, given, judged, kept, snapshot
 
 PARAMETERS = ("We", "be", "Wd", "bd")
 
@@ -119,10 +119,4 @@ def run(make: Callable[[], Any], case: dict[str, Any], seed: int) -> Trial:
                                  "of the docstring's table"))
         else:
             checks.append(judged(name, snapshot(grads[name]), numerical[name]))
-    pristine = {"x": case["x"], "eps": case["eps"], **{k: case[k] for k in PARAMETERS}}
-    given_now = {"x": x, "eps": eps, **handed}
-    changed = [k for k in pristine if not unchanged(given_now[k], pristine[k])]
-    if changed:
-        checks = [failed(c.name, f"your code changed {changed[0]} in place: compute into a new array instead")
-                  for c in checks]
-    return Trial(checks)
+    return Trial(kept(checks, {"x": x, "eps": eps, **handed}, case))
