@@ -25,11 +25,17 @@ __all__ = [
     "distinct_values",
     "dropout_probabilities",
     "feature_sizes",
+    "fixed_or_drawn",
     "int_or_pair",
     "negative_slopes",
     "probabilities",
     "shapes",
 ]
+
+def fixed_or_drawn(draw, fixed: dict, key: str, strategy):
+    """``fixed[key]`` when a hyper-parameter is pinned (an exercise graded on an instance), else a draw."""
+    return fixed[key] if key in fixed else draw(strategy)
+
 
 batch_sizes = st.integers(1, 4)
 feature_sizes = st.integers(1, 6)

@@ -14,7 +14,9 @@ layer's check.
 
 One job per module:
 
-* :mod:`~tinyae.exercises.catalog`: the exercises, what each draws and how it checks a case;
+* :mod:`~tinyae.exercises.catalog`: the exercises, what each draws and how it checks a case
+  (:mod:`~tinyae.exercises.adam_step` and :mod:`~tinyae.exercises.vae_steps`: the two that are
+  not a layer's gradient check);
 * :mod:`~tinyae.exercises.trial`: one case run honestly (copies in, pristine numerical gradients,
   accumulation, in-place changes); :mod:`~tinyae.exercises.hints`: the one-line hints;
 * :mod:`~tinyae.exercises.search`: hypothesis's search for the smallest failing case;

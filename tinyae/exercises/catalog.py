@@ -21,14 +21,13 @@ from ..gradcheck import numerical_gradient
 from ..layers import Conv2D, ConvTranspose2D, Dense, Dropout, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, gaussian_kl
 from ..optim import Adam
-from . import vae_steps
+from . import adam_step, vae_steps
 from .trial import (
     Trial,
     disagreement,
     entering,
     failed,
     given,
-    judged,
     kept,
     loss_trial,
     module_trial,
@@ -69,10 +68,6 @@ class Exercise:
     library: type | None = None  # tinyae's own class: the template's forward must compute what it does
 
 
-def _pick(draw: Any, fixed: dict[str, Any], key: str, strategy: Any) -> Any:
-    return fixed[key] if key in fixed else draw(strategy)
-
-
 def _layer(*params: str) -> Callable[[Callable[[], Any], Case, int], Trial]:
     """The run of a layer with these parameters, set to the case's O(1) values (a zero bias would hide bugs)."""
 
@@ -96,8 +91,8 @@ def _dense_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         batch = draw(ts.batch_sizes)
-        n_in = _pick(draw, fixed, "in_features", ts.feature_sizes)
-        n_out = _pick(draw, fixed, "out_features", ts.feature_sizes)
+        n_in = ts.fixed_or_drawn(draw, fixed, "in_features", ts.feature_sizes)
+        n_out = ts.fixed_or_drawn(draw, fixed, "out_features", ts.feature_sizes)
         x = draw(ts.arrays((batch, n_in)))
         rng = _normal(draw)
         return {
@@ -128,8 +123,8 @@ def _dropout_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         shape = draw(ts.shapes())
-        p = _pick(draw, fixed, "p", ts.dropout_probabilities)
-        training = _pick(draw, fixed, "training", st.booleans().map(lambda b: not b))  # True first
+        p = ts.fixed_or_drawn(draw, fixed, "p", ts.dropout_probabilities)
+        training = ts.fixed_or_drawn(draw, fixed, "training", st.booleans().map(lambda b: not b))  # True first
         x = draw(ts.arrays(shape))
         return {"shape": shape, "p": p, "training": training, "x": x, "g": _normal(draw).standard_normal(shape)}
 
@@ -188,7 +183,7 @@ def _bce_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         shape = draw(ts.shapes(max_dims=3))
-        reduction = _pick(draw, fixed, "reduction", st.sampled_from(["mean", "sum"]))
+        reduction = ts.fixed_or_drawn(draw, fixed, "reduction", st.sampled_from(["mean", "sum"]))
         return {"shape": shape, "reduction": reduction,
                 "pred": draw(ts.probabilities(shape)), "target": draw(ts.probabilities(shape, 0.0, 1.0))}
 
@@ -200,7 +195,7 @@ def _leaky_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         shape = draw(ts.shapes())
-        slope = _pick(draw, fixed, "negative_slope", ts.negative_slopes)
+        slope = ts.fixed_or_drawn(draw, fixed, "negative_slope", ts.negative_slopes)
         x = draw(ts.arrays(shape, min_magnitude=0.1, max_magnitude=2.0))  # off the kink at 0
         return {"shape": shape, "negative_slope": slope, "x": x, "g": _normal(draw).standard_normal(shape)}
 
@@ -243,8 +238,8 @@ def _build_conv_transpose(cls: type, case: Case) -> Any:
 def _pool_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
-        kernel = _pick(draw, fixed, "kernel_size", st.sampled_from([(1, 1), (2, 2), (3, 3), (2, 3)]))
-        stride = _pick(draw, fixed, "stride", st.sampled_from([None, (1, 1), (2, 2), (1, 2)]))
+        kernel = ts.fixed_or_drawn(draw, fixed, "kernel_size", st.sampled_from([(1, 1), (2, 2), (3, 3), (2, 3)]))
+        stride = ts.fixed_or_drawn(draw, fixed, "stride", st.sampled_from([None, (1, 1), (2, 2), (1, 2)]))
         stride = kernel if stride is None else stride
         n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
         h, w = draw(st.integers(kernel[0], kernel[0] + 3)), draw(st.integers(kernel[1], kernel[1] + 3))
@@ -262,7 +257,7 @@ def _mse_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         shape = draw(ts.shapes(max_dims=3))
-        reduction = _pick(draw, fixed, "reduction", st.sampled_from(["mean", "sum"]))
+        reduction = ts.fixed_or_drawn(draw, fixed, "reduction", st.sampled_from(["mean", "sum"]))
         return {"shape": shape, "reduction": reduction, "pred": draw(ts.arrays(shape)),
                 "target": draw(ts.arrays(shape))}
 
@@ -304,77 +299,12 @@ def _run_kl(make: Callable[[], Any], case: Case, seed: int) -> Trial:
     return Trial(kept(checks, handed, case))
 
 
-# -- one Adam step (or three) -------------------------------------------------------------- #
-def _adam_cases(fixed: dict[str, Any]) -> Any:
-    @st.composite
-    def cases(draw: Any) -> Case:
-        shapes = draw(st.lists(ts.shapes(min_dims=1, max_dims=2, max_side=4), min_size=1, max_size=2))
-        steps = draw(st.integers(1, 3))
-        rng = _normal(draw)
-        case: Case = {
-            "parameters": len(shapes), "steps": steps,
-            "lr": _pick(draw, fixed, "lr", st.sampled_from([1e-3, 0.1])),
-            "betas": _pick(draw, fixed, "betas", st.sampled_from([(0.9, 0.999), (0.5, 0.8)])),
-            "eps": _pick(draw, fixed, "eps", st.sampled_from([1e-8, 0.1])),
-            "weight_decay": _pick(draw, fixed, "weight_decay", st.sampled_from([0.0, 0.1])),
-        }
-        for i, shape in enumerate(shapes):
-            case[f"p{i}"] = rng.standard_normal(shape)
-            case[f"g{i}"] = rng.standard_normal((steps, *shape))  # a fresh gradient at every step
-        return case
-
-    return cases()
-
-
-def _build_adam(cls: type, case: Case, params: list[Any]) -> Any:
-    return cls(params, lr=case["lr"], betas=case["betas"], eps=case["eps"], weight_decay=case["weight_decay"])
-
-
-def _run_adam(make: Callable[..., Any], case: Case, seed: int) -> Trial:
-    """``steps`` steps of the student's Adam and of tinyae's (reference kernels), from the same start."""
-    from .. import kernels
-    from ..module import Parameter
-
-    def run(build: Callable[[list[Any]], Any]) -> tuple[list[Any], Any]:
-        params = [Parameter(given(case[f"p{i}"]), f"p{i}") for i in range(case["parameters"])]
-        entering("__init__")
-        opt = build(params)
-        for t in range(case["steps"]):
-            for i, p in enumerate(params):
-                p.grad = given(case[f"g{i}"][t])
-            entering("step")
-            opt.step()
-        return params, opt
-
-    with kernels.using("reference"):
-        ref_params, ref = run(lambda params: _build_adam(Adam, case, params))
-    params, opt = run(make)
-    checks = []
-    for tensor in ("parameter", "m", "v"):
-        worst = None
-        for i, p in enumerate(params):
-            if tensor == "parameter":
-                mine, right = p.data, ref_params[i].data
-            else:
-                state = opt.state[i] if i < len(getattr(opt, "state", [])) else {}
-                mine, right = state.get(tensor), ref.state[i][tensor]
-            if mine is None:
-                check = failed(tensor, f"self.state[{i}][{tensor!r}] was never set: keep the moments there")
-            else:
-                check = judged(tensor, snapshot(mine), backend.to_numpy(right))
-            if worst is None or not check.passed and (worst.passed or check.error > worst.error):
-                worst = check
-        assert worst is not None
-        checks.append(worst)
-    return Trial(checks)
-
-
 # -- the VAE objective ------------------------------------------------------------ #
 def _vae_cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def cases(draw: Any) -> Case:
         n, latent, d = draw(ts.batch_sizes), draw(st.integers(1, 4)), draw(ts.feature_sizes)
-        beta = _pick(draw, fixed, "beta", st.sampled_from([1.0, 0.5, 4.0]))
+        beta = ts.fixed_or_drawn(draw, fixed, "beta", st.sampled_from([1.0, 0.5, 4.0]))
         return {
             "batch": n, "latent_dim": latent, "features": d, "beta": beta,
             "mu": draw(ts.arrays((n, latent))),
@@ -477,7 +407,8 @@ EXERCISES: dict[str, Exercise] = {
                  ("mu", "logvar"), (), ("batch", "latent_dim"), _kl_cases, lambda cls, c: cls(), _run_kl),
         Exercise("adam", "one Adam step (and two, and three)", "step", ("parameter", "m", "v"),
                  ("lr", "betas", "eps", "weight_decay"),
-                 ("parameters", "steps", "lr", "betas", "eps", "weight_decay"), _adam_cases, _build_adam, _run_adam),
+                 ("parameters", "steps", "lr", "betas", "eps", "weight_decay"),
+                 adam_step.cases, adam_step.build, adam_step.run),
         Exercise("vae_steps", "a whole VAE objective, step by step (backprop ninja)", "backward",
                  vae_steps.TENSORS, ("beta",), ("batch", "features", "latent_dim", "beta"),
                  vae_steps.cases, vae_steps.build, vae_steps.run, steps=vae_steps.STEPS),

@@ -54,7 +54,7 @@ def cases(fixed: dict[str, Any]) -> Any:
     @st.composite
     def draw_case(draw: Any) -> dict[str, Any]:
         n, d, latent = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
-        beta = fixed["beta"] if "beta" in fixed else draw(st.sampled_from([1.0, 0.5, 4.0]))
+        beta = ts.fixed_or_drawn(draw, fixed, "beta", st.sampled_from([1.0, 0.5, 4.0]))
         rng = np.random.default_rng(draw(st.integers(0, 2**16)))  # independent O(1) normal entries
         return {
             "batch": n, "features": d, "latent_dim": latent, "beta": beta,
