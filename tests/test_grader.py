@@ -272,7 +272,7 @@ def test_the_child_works_in_a_scratch_folder(capsys, tmp_path, monkeypatch):
             exercise = "relu"
 
             def backward(self, grad_out):
-                return ae.ReLU.backward(self, grad_out)
+                return grad_out * self._mask
     """)
     code, _ = checked(capsys, path)
     assert code == 0 and (tmp_path / "grades.csv").read_text() == "keep me"
@@ -371,6 +371,31 @@ def test_a_method_left_to_tinyae_is_not_written(capsys, tmp_path):
     assert code == 1 and "Dense.backward is tinyae's own Dense.backward, inherited" in out and "NOT DONE" in out
 
 
+def test_handing_the_work_to_tinyaes_own_method_fails(capsys, tmp_path):
+    path = relu(tmp_path, "super.py", "return super().backward(grad_out)")
+    code, out = checked(capsys, path)
+    assert code == 1 and "your backward calls tinyae's own ReLU.backward (super().backward" in out
+    adam = write(tmp_path, "adam.py", """
+        import tinyae as ae
+
+        class Adam(ae.Adam):
+            exercise = "adam"
+
+            def step(self):
+                ae.Adam.step(self)
+    """)
+    code, out = checked(capsys, adam)
+    assert code == 1 and "your step calls tinyae's own Adam.step" in out
+    original = ae.ReLU.backward
+
+    class Super(ae.ReLU):  # in this process too: refused while graded, tinyae's own again afterwards
+        def backward(self, grad_out):
+            return super().backward(grad_out)
+
+    assert grade(Super, max_examples=3, own_method=True).raised.kind == "LibraryMethodCalled"
+    assert ae.ReLU.backward is original and grade(Super, max_examples=3).passed
+
+
 def test_a_forward_changed_so_that_any_backward_matches_fails(tmp_path):
     cls = load_class(tmp_path, "forward.py", dense("return xp.zeros_like(grad_out @ self.weight.data.T)").replace(
         "return x @ self.weight.data + self.bias.data", "return 0.0 * (x @ self.weight.data + self.bias.data)"),
@@ -416,7 +441,7 @@ def test_a_forged_result_file_does_not_count(capsys, tmp_path):
 
 def test_a_background_process_cannot_hold_the_grader(capsys, tmp_path):
     path = relu(tmp_path, "escape.py", "if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(60)\n"
-                "    os._exit(0)\nreturn ae.ReLU.backward(self, grad_out)")
+                "    os._exit(0)\nreturn grad_out * self._mask")
     import time
 
     start = time.perf_counter()
@@ -433,7 +458,7 @@ def test_a_flood_of_output_is_cut_off(capsys, tmp_path):
 
 def test_what_the_student_printed_is_shown_with_the_report(capsys, tmp_path):
     path = relu(tmp_path, "prints.py", "print('shape of grad_out:', grad_out.shape)\n"
-                "return ae.ReLU.backward(self, grad_out)")
+                "return grad_out * self._mask")
     code, out = checked(capsys, path)
     assert code == 0 and "your code printed" in out and "shape of grad_out: (" in out
 
@@ -468,14 +493,14 @@ def test_a_new_array_on_the_wrong_device_gets_the_device_hint(tmp_path):
     (dict(exercise="nope"), "unknown --exercise 'nope'"),
 ])
 def test_bad_options_are_refused_before_grading(capsys, tmp_path, options, message):
-    path = relu(tmp_path, "ok.py", "return ae.ReLU.backward(self, grad_out)")
+    path = relu(tmp_path, "ok.py", "return grad_out * self._mask")
     code = main_check([str(path)], **options)
     captured = capsys.readouterr()
     assert code == 2 and message in captured.err
 
 
 def test_a_folder_and_a_repeated_file(capsys, tmp_path):
-    path = relu(tmp_path, "ok.py", "return ae.ReLU.backward(self, grad_out)")
+    path = relu(tmp_path, "ok.py", "return grad_out * self._mask")
     code, out = checked(capsys, [tmp_path, path, path])
     assert code == 1 and "is a folder: expected a .py file" in out
     assert "Class summary: 1 of 2 files pass" in out  # the repeated file is graded once

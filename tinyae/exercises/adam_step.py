@@ -20,6 +20,7 @@ from ..optim import Adam
 from .trial import Trial, entering, failed, given, judged, snapshot
 
 Case = dict[str, Any]
+REFERENCE_STEP = Adam.step  # taken now: while a student's file is graded, tinyae's own step refuses to run
 
 
 def cases(fixed: dict[str, Any]) -> Any:
@@ -49,7 +50,7 @@ def build(cls: type, case: Case, params: list[Any]) -> Any:
 
 def run(make: Callable[..., Any], case: Case, seed: int) -> Trial:
     """``steps`` steps of the student's Adam and of tinyae's (reference kernels), from the same start."""
-    def run(build: Callable[[list[Any]], Any]) -> tuple[list[Any], Any]:
+    def run(build: Callable[[list[Any]], Any], step: Callable[[Any], None]) -> tuple[list[Any], Any]:
         params = [Parameter(given(case[f"p{i}"]), f"p{i}") for i in range(case["parameters"])]
         entering("__init__")
         opt = build(params)
@@ -57,12 +58,12 @@ def run(make: Callable[..., Any], case: Case, seed: int) -> Trial:
             for i, p in enumerate(params):
                 p.grad = given(case[f"g{i}"][t])
             entering("step")
-            opt.step()
+            step(opt)
         return params, opt
 
     with kernels.using("reference"):
-        ref_params, ref = run(lambda params: build(Adam, case, params))
-    params, opt = run(make)
+        ref_params, ref = run(lambda params: build(Adam, case, params), REFERENCE_STEP)
+    params, opt = run(make, lambda opt: opt.step())
     checks = []
     for tensor in ("parameter", "m", "v"):
         worst = None

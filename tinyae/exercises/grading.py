@@ -16,11 +16,13 @@ process instead (:mod:`tinyae.exercises.isolation`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from .. import backend
@@ -94,7 +96,8 @@ def grade(
         result.not_written = Raised("inherited", f"{result.method} is tinyae's own {inherited}.{found.method}, "
                                     "inherited: write yours in the class", "", found.method)
         return result
-    with backend.preserved_rng():
+    forbidden = _library_method_refused(found) if own_method else contextlib.nullcontext()
+    with backend.preserved_rng(), forbidden:
         with backend.use_backend(name):
             searcher = Searcher(found, make, found.cases(fixed), source=source, seed=seed,
                                 max_examples=max_examples, shrink_budget=shrink_budget)
@@ -198,6 +201,35 @@ def _inherited_from_tinyae(cls: type, method: str) -> str | None:
         if method in vars(klass):
             return klass.__qualname__ if klass.__module__.split(".")[0] == "tinyae" else None
     return None
+
+
+class LibraryMethodCalled(RuntimeError):
+    """The student's method handed the work to tinyae's own (``super().backward(...)``)."""
+
+
+@contextlib.contextmanager
+def _library_method_refused(exercise: Exercise) -> Iterator[None]:
+    """While a submission is graded, tinyae's own method of the exercise raises instead of answering.
+
+    ``return super().backward(grad_out)`` (or ``ae.Dense.backward(self, grad_out)``) would
+    otherwise pass without a line of the student's own; the grader never calls that method
+    itself while the stub is in place (Adam's reference step was taken before).
+    """
+    library, method = exercise.library, exercise.method
+    if library is None or method not in vars(library):
+        yield
+        return
+    original = vars(library)[method]
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise LibraryMethodCalled(f"your {method} calls tinyae's own {library.__name__}.{method} "
+                                  f"(super().{method} or ae.{library.__name__}.{method}): write it yourself")
+
+    setattr(library, method, refused)
+    try:
+        yield
+    finally:
+        setattr(library, method, original)
 
 
 def _fixed_hyper(exercise: Exercise, obj: Any) -> dict[str, Any]:
