@@ -201,45 +201,16 @@ MISTAKES = {
         ),
         ("slope_everywhere", "return grad_out * self.negative_slope", {"input"}),
     ],
-    "conv_transpose2d.py": [
-        (
-            "weight_gradient_transposed",  # Gc^T Xm, reshaped to W's shape anyway
-            """
-            xp = ae.array_module(grad_out)
-            xm, x_shape = self._cache
-            gc = im2col(grad_out, self.kernel_size, self.stride, self.padding)
-            self.weight.grad += weight_tensor(gc.T @ xm, self.weight.data.shape)
-            self.bias.grad += xp.sum(pixel_rows(grad_out), axis=0)
-            n, _, h, w = x_shape
-            return from_pixel_rows(gc @ weight_matrix(self.weight.data).T, n, h, w)
-            """,
-            {"weight"},
-        ),
-        (
-            "bias_not_summed_over_pixels",  # the first output pixel's g only
-            """
-            xp = ae.array_module(grad_out)
-            xm, x_shape = self._cache
-            gc = im2col(grad_out, self.kernel_size, self.stride, self.padding)
-            self.weight.grad += weight_tensor(xm.T @ gc, self.weight.data.shape)
-            self.bias.grad += xp.sum(grad_out[:, :, 0, 0], axis=0)
-            n, _, h, w = x_shape
-            return from_pixel_rows(gc @ weight_matrix(self.weight.data).T, n, h, w)
-            """,
-            {"bias"},
-        ),
-        (
-            "input_gradient_reshaped_not_permuted",  # (N H W, C) rows reshaped straight to (N, C, H, W)
-            """
-            xp = ae.array_module(grad_out)
-            xm, x_shape = self._cache
-            gc = im2col(grad_out, self.kernel_size, self.stride, self.padding)
-            self.weight.grad += weight_tensor(xm.T @ gc, self.weight.data.shape)
-            self.bias.grad += xp.sum(pixel_rows(grad_out), axis=0)
-            return xp.reshape(gc @ weight_matrix(self.weight.data).T, x_shape)
-            """,
-            {"input"},
-        ),
+    "conv_transpose2d.py": [  # the docstring's answer with one thing wrong
+        ("weight_gradient_transposed",  # Gc^T Xm, reshaped to W's shape anyway
+         FROM_DOCSTRING["conv_transpose2d.py"].replace("xm.T @ gc", "gc.T @ xm"), {"weight"}),
+        ("bias_not_summed_over_pixels",  # the first output pixel's g only
+         FROM_DOCSTRING["conv_transpose2d.py"].replace("pixel_rows(grad_out), axis=0", "grad_out[:, :, 0, 0], axis=0"),
+         {"bias"}),
+        ("input_gradient_reshaped_not_permuted",  # (N H W, C) rows reshaped straight to (N, C, H, W)
+         FROM_DOCSTRING["conv_transpose2d.py"].replace(
+             "from_pixel_rows(gc @ weight_matrix(self.weight.data).T, n, h, w)",
+             "xp.reshape(gc @ weight_matrix(self.weight.data).T, x_shape)"), {"input"}),
     ],
     "maxpool2d.py": [
         (

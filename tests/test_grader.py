@@ -23,35 +23,15 @@ from tinyae.exercises import grade, hints, main_check
 
 MAX = 8  # cases per search: enough to find every mistake below, and fast
 
-DENSE = '''
-import tinyae as ae
-
-class Dense(ae.Dense):
-    exercise = "dense"
-
-    def forward(self, x):
-        self._x = x
-        return x @ self.weight.data + self.bias.data
-
-    def backward(self, grad_out):
-        xp = ae.array_module(grad_out)
-{body}
-'''
-
-RIGHT_DENSE = """
-        self.weight.grad += self._x.T @ grad_out
-        self.bias.grad += xp.sum(grad_out, axis=0)
-        return grad_out @ self.weight.data.T
-"""
-
-
-def dense(body: str) -> str:
-    return DENSE.format(body=textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 8))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from grade_a_class import RIGHT as RIGHT_DENSE  # noqa: E402  (the generated class of examples/grade_a_class.py)
+from grade_a_class import dense_source as dense  # noqa: E402
+from grade_a_class import write_class  # noqa: E402
 
 
 def write(folder: Path, name: str, source: str) -> Path:
     path = folder / name
-    path.write_text(textwrap.dedent(source).lstrip() if not source.startswith("\nimport tinyae") else source)
+    path.write_text(textwrap.dedent(source).lstrip())
     return path
 
 
@@ -134,8 +114,7 @@ def test_a_second_backward_must_add_the_same_gradient_again(tmp_path):
 
 
 def test_numpy_calls_fail_on_the_gpu_backend_with_the_fix_named(tmp_path):
-    source = dense(RIGHT_DENSE).replace("xp.sum(grad_out", "np.sum(grad_out").replace(
-        "import tinyae as ae", "import numpy as np\nimport tinyae as ae")
+    source = dense(RIGHT_DENSE).replace("xp.sum(grad_out", "np.sum(grad_out")
     cls = load_class(tmp_path, "npsum.py", source, "Dense")
     result = grade(cls, max_examples=MAX)  # the default: NumPy, then a few cases on strict
     assert not result.passed and result.failed_tensors == [] and result.other_backend is not None
@@ -281,9 +260,6 @@ def test_the_child_works_in_a_scratch_folder(capsys, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- #
 # Batch grading and JSON
 # --------------------------------------------------------------------------- #
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from grade_a_class import write_class  # noqa: E402  (the generated class of examples/grade_a_class.py)
-
 CLASS = ["right", "bias_not_summed", "bias_not_summed", "missing_transpose", "os_exit", "endless_loop",
          "syntax_error"]
 

@@ -164,14 +164,19 @@ def _conv_cases(fixed: dict[str, Any]) -> Any:
                                          "kernel_size", "stride", "padding")}
         (kh, kw), (sh, sw), (ph, pw) = (_as_pair(cfg[k]) for k in ("kernel_size", "stride", "padding"))
         ho, wo = (cfg["height"] + 2 * ph - kh) // sh + 1, (cfg["width"] + 2 * pw - kw) // sw + 1
-        cfg["x"] = draw(ts.arrays((cfg["batch"], cfg["in_channels"], cfg["height"], cfg["width"])))
-        rng = _normal(draw)
-        cfg["weight"] = rng.standard_normal((cfg["out_channels"], cfg["in_channels"], kh, kw))
-        cfg["bias"] = rng.standard_normal(cfg["out_channels"])
-        cfg["g"] = rng.standard_normal((cfg["batch"], cfg["out_channels"], ho, wo))
-        return cfg
+        return _with_conv_arrays(draw, cfg, (cfg["out_channels"], cfg["in_channels"], kh, kw), (ho, wo))
 
     return cases()
+
+
+def _with_conv_arrays(draw: Any, cfg: Case, weight_shape: tuple[int, ...], out_size: tuple[int, int]) -> Case:
+    """The case's arrays: the input x, O(1) weights and bias, and g of the output's shape (N, O, Ho, Wo)."""
+    cfg["x"] = draw(ts.arrays((cfg["batch"], cfg["in_channels"], cfg["height"], cfg["width"])))
+    rng = _normal(draw)
+    cfg["weight"] = rng.standard_normal(weight_shape)
+    cfg["bias"] = rng.standard_normal(cfg["out_channels"])
+    cfg["g"] = rng.standard_normal((cfg["batch"], cfg["out_channels"], *out_size))
+    return cfg
 
 
 def _build_conv(cls: type, case: Case) -> Any:
@@ -219,12 +224,7 @@ def _conv_transpose_cases(fixed: dict[str, Any]) -> Any:
             cfg["width"] = max(cfg["width"], (2 * pw - kw - opw) // sw + 2)
         ho = (cfg["height"] - 1) * sh - 2 * ph + kh + oph
         wo = (cfg["width"] - 1) * sw - 2 * pw + kw + opw
-        cfg["x"] = draw(ts.arrays((cfg["batch"], cfg["in_channels"], cfg["height"], cfg["width"])))
-        rng = _normal(draw)
-        cfg["weight"] = rng.standard_normal((cfg["in_channels"], cfg["out_channels"], kh, kw))
-        cfg["bias"] = rng.standard_normal(cfg["out_channels"])
-        cfg["g"] = rng.standard_normal((cfg["batch"], cfg["out_channels"], ho, wo))
-        return cfg
+        return _with_conv_arrays(draw, cfg, (cfg["in_channels"], cfg["out_channels"], kh, kw), (ho, wo))
 
     return cases()
 
