@@ -64,3 +64,14 @@ def test_a_worker_times_one_contender_in_a_process_of_its_own():
     assert out["contender"] == "tinyae" and out["model"] == "keras" and out["batch"] == 8
     assert len(out["times_s"]) == 2 and all(t > 0 for t in out["times_s"])
     assert out["page_faults_per_step"] >= 0 and out["config"].startswith("kernels fast")
+
+
+def test_the_thread_benchmark_times_every_model_at_both_counts(capsys):
+    """python -m benchmarks.threads: one row per model with both timings and their ratio (a tiny run)."""
+    from benchmarks import threads
+
+    threads.main(["--rounds", "1", "--steps", "1", "--models", "MLP 784-64-8"])
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("MLP 784-64-8"))
+    one, many, ratio = map(float, row.split()[-3:])
+    assert one > 0 and many > 0 and ratio == pytest.approx(many / one, rel=0.02, abs=0.01)

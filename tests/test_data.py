@@ -142,3 +142,52 @@ def test_real_fashion_mnist_from_the_debian_package(monkeypatch, tmp_path):
     assert d.image_shape == (1, 28, 28) and 0 <= d.x_train.min() and d.x_train.max() <= 1
     assert np.bincount(d.y_test).tolist() == [1000] * 10  # the test set is balanced
     assert d.class_names[9] == "Ankle boot"
+
+
+# --------------------------------------------------------------------------- #
+# The embedded 28x28 default
+# --------------------------------------------------------------------------- #
+def test_the_embedded_fashion_subset_is_28x28_balanced_and_split_deterministically():
+    d = data.load()  # the default everywhere
+    assert d.name == "fashion-mnist-small" and data.DEFAULT_DATASET == d.name
+    assert d.image_shape == (1, 28, 28) and d.x_train.dtype == np.float32
+    assert (len(d.x_train), len(d.x_val), len(d.x_test)) == (11000, 1000, 2000)
+    assert 0 <= d.x_train.min() and d.x_train.max() == 1.0
+    assert np.bincount(d.y_test).tolist() == [200] * 10
+    assert np.bincount(np.concatenate([d.y_train, d.y_val])).tolist() == [1200] * 10
+    assert d.class_names[0] == "T-shirt/top" and len(d.class_names) == 10
+    again = data.load_fashion_mnist_small()
+    np.testing.assert_array_equal(d.x_val, again.x_val)
+    with pytest.raises(ValueError, match="n_val must be between 1 and 11999, got 0"):
+        data.load_fashion_mnist_small(n_val=0)
+
+
+def test_an_altered_embedded_file_is_refused(tmp_path, monkeypatch):
+    with np.load(data._EMBEDDED) as f:
+        arrays = {name: f[name].copy() for name in f.files}
+    arrays["x_train"][0, 0, 0] ^= 1  # one bit of one pixel
+    np.savez_compressed(tmp_path / "altered.npz", **arrays)
+    monkeypatch.setattr(data, "_EMBEDDED", tmp_path / "altered.npz")
+    with pytest.raises(data.DatasetUnavailable, match="not the file tinyae shipped"):
+        data.load_fashion_mnist_small()
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    monkeypatch.setattr(data, "_EMBEDDED", tmp_path / "broken.npz")
+    with pytest.raises(data.DatasetUnavailable, match="cannot be read"):
+        data.load_fashion_mnist_small()
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
+                    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
+def test_the_embedded_subset_is_rebuilt_exactly_from_the_real_files():
+    """scripts/build_fashion_subset.py, run on Debian's files, gives the shipped arrays bit for bit."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_fashion_subset.py"
+    spec = importlib.util.spec_from_file_location("build_fashion_subset", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rebuilt = module.build(FASHION)
+    assert data._arrays_sha256(rebuilt) == data._EMBEDDED_SHA256
+    with np.load(data._EMBEDDED) as shipped:
+        for name, array in rebuilt.items():
+            np.testing.assert_array_equal(shipped[name], array)

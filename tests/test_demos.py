@@ -12,6 +12,7 @@ import pytest
 from PIL import Image  # matplotlib depends on pillow
 
 from tinyae import History, cli, demos, plot
+from tinyae.data import load as load_dataset
 
 EXPECTED = {
     "latent": (["latent_map.png", "reconstructions.png", "pca_vs_autoencoder.png", "training_curves.png"],
@@ -23,7 +24,7 @@ EXPECTED = {
             ["beta", "val_kl", "test_mse"]),
     "cvae": (["samples_by_class.png"], ["val_loss", "val_kl"]),
     "conv": (["reconstructions.png", "training_curves.png"], ["compression_ratio", "test_mse"]),
-    "features": (["accuracy.png"], ["accuracy_raw", "accuracy_pca", "accuracy_ae"]),
+    "features": (["accuracy.png"], ["accuracy_raw", "accuracy_pca", "accuracy_ae", "seeds"]),
     "stacked": (["pretraining.png"], ["val_scratch_final", "val_pretrained_final"]),
 }
 
@@ -38,9 +39,9 @@ def _all_finite(value):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """Every demo once, through the command line, with a 2-epoch budget."""
+    """Every demo once, through the command line, on the 8x8 digits with a 2-epoch budget."""
     out = tmp_path_factory.mktemp("figures")
-    code = cli.main(["demo", "all", "--out", str(out), "--epochs", "2", "--no-progress"])
+    code = cli.main(["demo", "all", "--dataset", "digits", "--out", str(out), "--epochs", "2", "--no-progress"])
     return code, out
 
 
@@ -60,7 +61,7 @@ def test_demo_writes_its_figures_and_metrics(demo_run, name):
         with Image.open(path) as image:
             assert image.format == "PNG" and min(image.size) >= 150, (figure, image.size)
     metrics = json.loads((out / name / "metrics.json").read_text())
-    assert metrics["demo"] == name and metrics["dataset"] == "digits"
+    assert metrics["demo"] == name and metrics["dataset"] == "digits" and metrics["image_shape"] == [1, 8, 8]
     assert set(keys) <= set(metrics) and _all_finite(metrics), metrics
 
 
@@ -69,11 +70,49 @@ def test_every_demo_is_tested():
 
 
 def test_latent_demo_beats_the_mean_image(tmp_path):
-    """With its real budget (a few seconds) the 2-D autoencoder beats the mean image, and PCA at 2-D."""
-    demos.run_all(["latent"], out=tmp_path, progress=False)
+    """With its real budget (a few seconds on the digits) the 2-D autoencoder beats the mean image, and PCA."""
+    demos.run_all(["latent"], "digits", out=tmp_path, progress=False)
     metrics = json.loads((tmp_path / "latent" / "metrics.json").read_text())
     assert metrics["ae_test_mse"] < 0.7 * metrics["mean_image_test_mse"]
     assert metrics["ae_test_mse"] < metrics["pca_test_mse"]
+
+
+def test_the_default_dataset_is_28x28_and_figures_come_in_the_format_asked(tmp_path, capsys):
+    """The default run (the embedded Fashion-MNIST subset), one epoch, as SVG: the metrics name the
+    dataset and the image shape, the start of the demo is announced before it trains."""
+    assert cli.main(["demo", "anomaly", "--out", str(tmp_path), "--epochs", "1", "--no-progress", "--format",
+                     "svg"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("[anomaly] Anomaly detection") < out.index("anomaly_scores.svg")
+    metrics = json.loads((tmp_path / "anomaly" / "metrics.json").read_text())
+    assert metrics["dataset"] == "fashion-mnist-small" and metrics["image_shape"] == [1, 28, 28]
+    assert metrics["train_images"] == 11000 and 0.5 < metrics["roc_auc"] <= 1
+    svg = (tmp_path / "anomaly" / "anomaly_scores.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert not (tmp_path / "anomaly" / "anomaly_scores.png").exists()
+
+
+def test_pdf_and_dpi(tmp_path):
+    demos.run_all(["stacked"], "digits", out=tmp_path / "pdf", epochs=1, progress=False, fmt="pdf")
+    assert (tmp_path / "pdf" / "stacked" / "pretraining.pdf").read_bytes().startswith(b"%PDF")
+    sizes = {}
+    for dpi in (60, 120):
+        fig = plot.compare_curves({"a": [1, 2]}, "t", "y")
+        with Image.open(plot.save(fig, tmp_path / f"f{dpi}.png", dpi=dpi)) as image:
+            sizes[dpi] = image.size
+    assert 1.8 < sizes[120][0] / sizes[60][0] < 2.2
+
+
+def test_shown_images_cover_every_class():
+    """Every figure of test images shows one of each class (a fixed draw), not the first ten."""
+    data = load_dataset("fashion-mnist-small")
+    ctx = demos.Context("latent", data, None)
+    shown = ctx.showcase()
+    assert sorted(data.y_test[shown].tolist()) == list(range(10))
+    np.testing.assert_array_equal(shown, ctx.showcase())
+    assert ctx.class_labels(shown)[0] == "T-shirt/top"
+    digits = demos.Context("latent", load_dataset("digits"), None)
+    assert sorted(digits.data.y_test[digits.showcase()].tolist()) == list(range(10))
 
 
 def test_demo_script_and_module_entry_points(tmp_path):
@@ -96,6 +135,14 @@ def test_cli_errors_are_clear(tmp_path, capsys, monkeypatch):
     assert cli.main(["demo", "latent", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
     assert "mnist files not found" in capsys.readouterr().err
     assert cli.main(["demo"]) == 2
+    for option, value, message in (("--epochs", "-1", "expected a number >= 1, got -1"),
+                                   ("--dpi", "5", "expected a resolution from 20 to 1200, got 5"),
+                                   ("--threads", "two", "expected a whole number, got 'two'"),
+                                   ("--format", "jpg", "invalid choice: 'jpg'")):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["demo", "latent", option, value])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- #
@@ -117,10 +164,11 @@ IMAGES = rng.random((12, 1, 8, 8)).astype(np.float32)
         lambda: plot.training_curves({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 1.5], "kl": [1, 1, 1], "lr": [1] * 3}),
         lambda: plot.pca_vs_autoencoder(IMAGES, IMAGES, IMAGES, 2, 0.1, 0.05),
         lambda: plot.activation_histogram({"L1": rng.random((10, 5)), "KL": rng.random((10, 5))}, target=0.05),
-        lambda: plot.filters(rng.standard_normal((64, 10)), (8, 8)),
+        lambda: plot.filters(rng.standard_normal((10, 64)), (8, 8)),
         lambda: plot.sample_grid(IMAGES, "samples", cols=5),
         lambda: plot.compare_curves({"a": [1, 2], "b": [2, 1]}, "t", "y"),
-        lambda: plot.bar_chart({"a": 0.5, "b": 0.7}, "t", "y"),
+        lambda: plot.accuracy_spread({"a": [0.5, 0.52, 0.49], "b": [0.7]}, "t", note="n"),
+        lambda: plot.interpolation_strip([IMAGES[:5], IMAGES[5:10]], ends=(IMAGES[:2], IMAGES[2:4])),
     ],
 )
 def test_plot_functions_return_a_figure_that_saves(tmp_path, make):
@@ -138,8 +186,53 @@ def test_training_curves_take_a_history():
     assert [ax.get_title() for ax in fig.axes] == ["loss"]
 
 
+def test_training_curves_skip_a_term_equal_to_the_loss_and_use_whole_epochs():
+    """A plain autoencoder's reconstruction equals its loss: one panel, not two identical ones;
+    three epochs get ticks 1, 2, 3 (not 1.25, 1.5 ...), and every axis is labelled."""
+    same = {"loss": [3.0, 2.0, 1.0], "reconstruction": [3.0, 2.0, 1.0], "val_loss": [3, 2, 1],
+            "val_reconstruction": [3, 2, 1]}
+    fig = plot.training_curves(same, ylabel="BCE")
+    assert [ax.get_title() for ax in fig.axes] == ["loss"]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    assert ax.get_ylabel() == "BCE" and ax.get_xlabel() == "epoch"
+    vae = {"loss": [3.0, 2.0], "reconstruction": [2.5, 1.5], "kl": [0.5, 0.5]}
+    assert [ax.get_title() for ax in plot.training_curves(vae).axes] == ["loss", "reconstruction", "kl"]
+
+
+def test_image_grids_are_one_seamless_picture():
+    """The manifold is one image with no gaps (neighbouring decodings touch); grids of samples are
+    one axis too (no empty subplot rows under the title)."""
+    fig = plot.manifold_grid(lambda z: np.repeat(z[:, :1], 64, axis=1) * 0 + 0.5, 5, (8, 8))
+    (ax,) = fig.axes
+    (image,) = ax.get_images()
+    canvas = image.get_array()
+    assert canvas.shape == (40, 40) and not np.ma.is_masked(canvas) and np.all(canvas == 0.5)
+    grid = plot.sample_grid(IMAGES, "samples", cols=5, row_labels=["a", "b", "c"])
+    assert len(grid.axes) == 1 and grid.axes[0].get_images()[0].get_array().shape == (24, 40)
+    assert [t.get_text() for t in grid.axes[0].get_yticklabels()] == ["a", "b", "c"]
+
+
+def test_filters_share_one_colour_scale_with_a_colour_bar():
+    weights = rng.standard_normal((10, 64))
+    fig = plot.filters(weights, (8, 8), "f", cols=4)
+    assert len(fig.axes) == 2  # the tiles and the colour bar
+    low, high = fig.axes[0].get_images()[0].get_clim()
+    assert low == -high and high == pytest.approx(np.quantile(np.abs(weights), 0.99))
+
+
+def test_save_refuses_unknown_formats_and_dpi(tmp_path):
+    with pytest.raises(ValueError, match=r"expected a file name ending in .png, .svg, .pdf, got 'f.jpg'"):
+        plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.jpg")
+    with pytest.raises(ValueError, match="dpi must be a whole number from 20 to 1200, got 5"):
+        plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.png", dpi=5)
+
+
 def test_plot_input_errors():
     with pytest.raises(ValueError, match=r"expected codes of shape \(N, 2\), got \(5, 3\)"):
         plot.latent_scatter(np.zeros((5, 3)), np.zeros(5))
+    with pytest.raises(ValueError, match=r"expected weights of shape \(units, 64\) for 8x8 images, got \(64, 10\)"):
+        plot.filters(np.zeros((64, 10)), (8, 8))
     with pytest.raises(ValueError, match="cannot tell the image shape of flat rows of 10 pixels"):
         plot.reconstruction_grid(np.zeros((2, 10)), np.zeros((2, 10)))

@@ -194,3 +194,15 @@ def test_fit_errors():
         ae.fit(model, opt, np.zeros((0, 4)), epochs=1)
     with pytest.raises(ValueError, match="labels for both training and validation"):
         ae.fit(model, opt, np.zeros((3, 4)), np.zeros((2, 4)), labels=np.zeros(3), epochs=1, progress=False)
+
+
+def test_the_progress_bar_is_named_and_moves_with_every_batch(capsys):
+    """progress="vae beta=4" names the bar; it counts batches (not epochs), so a long epoch moves."""
+    ae.seed(0)
+    x = np.random.default_rng(0).random((96, 6)).astype(np.float32)
+    model = ae.mlp_autoencoder([6, 3], loss="bce")
+    ae.fit(model, ae.Adam(model.parameters()), x, epochs=2, batch_size=32, progress="vae beta=4")
+    err = capsys.readouterr().err
+    assert "vae beta=4" in err and "6/6" in err and "batch" in err and "epoch=2/2" in err
+    ae.fit(model, ae.Adam(model.parameters()), x, epochs=1, batch_size=32, progress=False)
+    assert capsys.readouterr().err == ""

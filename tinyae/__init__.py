@@ -7,7 +7,7 @@ Every public name is importable from here::
     ae.gradcheck.check_module(ae.Dense(3, 2), x)
 """
 
-from . import backend, gradcheck, io
+from . import backend, gradcheck, io, threads
 from .backend import (
     BackendUnavailable,
     array_module,
@@ -50,6 +50,7 @@ from .models import (
 )
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adam, CosineAnnealingLR, LRScheduler, Optimizer, ReduceLROnPlateau, StepLR
+from .threads import get_threads, limit_threads, set_threads
 from .train import History, TrainingDiverged, fit, map_batches, pretrain_layerwise
 
 __version__ = "0.1.0"
@@ -100,10 +101,12 @@ __all__ = [
     "fit",
     "gaussian_kl",
     "get_backend",
+    "get_threads",
     "gradcheck",
     "io",
     "kl_sparsity",
     "l1_penalty",
+    "limit_threads",
     "load",
     "map_batches",
     "mlp_autoencoder",
@@ -112,7 +115,9 @@ __all__ = [
     "save",
     "seed",
     "set_backend",
+    "set_threads",
     "stacked_autoencoder",
+    "threads",
     "to_backend",
     "to_numpy",
     "use_backend",

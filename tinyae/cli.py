@@ -9,9 +9,37 @@ import time
 from collections.abc import Sequence
 
 from .backend import BACKENDS
-from .data import DATASETS
+from .data import DATASETS, DEFAULT_DATASET
 from .exercises.batch import FORMATS
 from .exercises.limits import DEFAULT_EXAMPLES, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from .threads import DEMO_THREADS
+
+FIGURE_FORMATS = ("png", "svg", "pdf")  # tinyae.plot.FORMATS, without importing matplotlib for --help
+
+
+def _whole(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1, "a number >= 1")
+
+
+def _non_negative(text: str) -> int:
+    return _whole(text, 0, "a number >= 0")
+
+
+def _dpi(text: str) -> int:
+    value = _whole(text, 20, "a resolution from 20 to 1200")
+    if value > 1200:
+        raise argparse.ArgumentTypeError(f"expected a resolution from 20 to 1200, got {value}")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -36,7 +64,7 @@ def _demo(args: argparse.Namespace) -> int:
         backend.set_backend(args.backend)
         start = time.perf_counter()
         demos.run_all(args.names, args.dataset, args.out, epochs=args.epochs, progress=not args.no_progress,
-                      seed=args.seed)
+                      seed=args.seed, fmt=args.format, dpi=args.dpi, threads=args.threads or None)
     except (DatasetUnavailable, backend.BackendUnavailable) as exc:
         print(f"tinyae demo: {exc}", file=sys.stderr)
         return 2
@@ -67,15 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinyae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="run lecture demos; each writes PNG figures and metrics.json",
-                               description="Run lecture demos. Each trains what it needs and writes PNG figures and "
+    demo = commands.add_parser("demo", help="run lecture demos; each writes its figures and metrics.json",
+                               description="Run lecture demos. Each trains what it needs and writes its figures and "
                                "a metrics.json into OUT/NAME/.")
     demo.add_argument("names", nargs="*", metavar="NAME", help="demo names, or 'all' (see --list)")
     demo.add_argument("--list", action="store_true", help="list the demos and exit")
-    demo.add_argument("--dataset", default="digits", choices=list(DATASETS),
-                      help="digits (default) ships with scikit-learn; MNIST files must be on disk (see docs)")
+    demo.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS),
+                      help="fashion-mnist-small (default: 14,000 28x28 images inside tinyae), digits (8x8, quick); "
+                      "mnist and fashion-mnist read the full IDX files from disk (see the README)")
     demo.add_argument("--out", default="tinyae-figures", help="output folder (default: %(default)s)")
-    demo.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: per demo)")
+    demo.add_argument("--epochs", type=_positive, default=None, help="epochs for every model (default: per demo)")
+    demo.add_argument("--format", default="png", choices=FIGURE_FORMATS,
+                      help="figure files: png (default), or svg / pdf for slides")
+    demo.add_argument("--dpi", type=_dpi, default=110, help="resolution of PNG figures (default: %(default)s; "
+                      "200 or more for a projector)")
+    demo.add_argument("--threads", type=_non_negative, default=DEMO_THREADS,
+                      help="NumPy BLAS threads (default: %(default)s, steady on a shared machine; 0 leaves NumPy's "
+                      "own setting; see docs/performance.md)")
     demo.add_argument("--backend", default="numpy", choices=BACKENDS)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")

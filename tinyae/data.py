@@ -1,4 +1,4 @@
-"""Datasets: the embedded default (scikit-learn's 8x8 digits) and real MNIST / Fashion-MNIST.
+"""Datasets: the embedded default (a 28x28 Fashion-MNIST subset), the 8x8 digits, real MNIST / Fashion-MNIST.
 
 Every loader returns a :class:`Dataset` of float32 images in [0, 1], shaped (N, 1, H, W),
 with integer labels and a fixed train / validation / test split.
@@ -14,6 +14,7 @@ import shutil
 import struct
 import tempfile
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "load", "load_digits", "load_fashion_mnist",
-           "load_mnist", "read_idx"]
+           "load_fashion_mnist_small", "load_mnist", "read_idx"]
 
 
 class DatasetUnavailable(FileNotFoundError):
@@ -86,6 +87,49 @@ def load_digits() -> Dataset:
     bunch = sklearn_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
     return _split("digits", x, bunch.target.astype(np.int64), 300, 300, tuple(str(d) for d in range(10)))
+
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
+_EMBEDDED = Path(__file__).parent / "embedded" / "fashion_mnist_small.npz"
+# SHA-256 of the arrays (names, dtypes, shapes, bytes), as printed by scripts/build_fashion_subset.py.
+_EMBEDDED_SHA256 = "b1685d46847f8d334b86b485e41e2cf2796e1aabfcd2f76fdc23077017f74dc7"
+
+
+def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def load_fashion_mnist_small(n_val: int = 1000) -> Dataset:
+    """The demos' default: 14,000 real 28x28 Fashion-MNIST images that ship inside tinyae (6 MB).
+
+    1,200 training and 200 test images of each of the ten classes, drawn once from the real files by
+    ``scripts/build_fashion_subset.py`` (Fashion-MNIST is MIT-licensed, (c) Zalando SE). Of the 12,000
+    training images ``n_val`` (a fixed choice) are held out for validation: 11,000 / 1,000 / 2,000.
+    """
+    if not 0 < n_val < 12000:
+        raise ValueError(f"load_fashion_mnist_small: n_val must be between 1 and 11999, got {n_val}")
+    try:
+        with np.load(_EMBEDDED, allow_pickle=False) as f:
+            arrays = {name: f[name] for name in ("x_train", "y_train", "x_test", "y_test")}
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DatasetUnavailable(f"the embedded dataset {_EMBEDDED} cannot be read ({exc}): reinstall tinyae") from None
+    if _arrays_sha256(arrays) != _EMBEDDED_SHA256:
+        raise DatasetUnavailable(f"the embedded dataset {_EMBEDDED} is not the file tinyae shipped (its SHA-256 "
+                                 "differs): reinstall tinyae, or rebuild it with scripts/build_fashion_subset.py")
+    x_train = (arrays["x_train"].astype(np.float32) / 255.0)[:, None]
+    x_test = (arrays["x_test"].astype(np.float32) / 255.0)[:, None]
+    y_train, y_test = arrays["y_train"].astype(np.int64), arrays["y_test"].astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(x_train))
+    val, train = order[:n_val], order[n_val:]
+    return Dataset("fashion-mnist-small", x_train[train], y_train[train], x_train[val], y_train[val], x_test,
+                   y_test, FASHION_CLASSES)
 
 
 # --------------------------------------------------------------------------- #
@@ -159,8 +203,7 @@ _SOURCES = {
             "test_labels": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         },
         "system_dirs": ["/usr/share/datasets/fashion-mnist"],  # Debian: apt-get install dataset-fashion-mnist
-        "class_names": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                        "Bag", "Ankle boot"),
+        "class_names": FASHION_CLASSES,
     },
 }
 
@@ -272,11 +315,14 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool 
     return _load_idx_dataset("fashion-mnist", root, download, n_val)
 
 
-DATASETS = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+DEFAULT_DATASET = "fashion-mnist-small"
+DATASETS = {"fashion-mnist-small": load_fashion_mnist_small, "digits": load_digits, "mnist": load_mnist,
+            "fashion-mnist": load_fashion_mnist}
 
 
-def load(name: str, **kw) -> Dataset:
-    """A dataset by name: "digits" (the default everywhere), "mnist" or "fashion-mnist"."""
+def load(name: str = DEFAULT_DATASET, **kw) -> Dataset:
+    """A dataset by name: "fashion-mnist-small" (the embedded default), "digits" (8x8, quick), "mnist" or
+    "fashion-mnist" (the full sets, from IDX files)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
     return DATASETS[name](**kw)

@@ -2,12 +2,17 @@
 
 Inputs are host arrays (use ``tinyae.to_numpy``). Images are given as (N, H, W), (N, 1, H, W)
 or flat (N, H * W) with ``image_shape``; values in [0, 1] are drawn in grey, 0 black.
+
+Grids of images are drawn as one seamless picture on one axis, with thin white lines between
+tiles drawn in points (not pixels), so they look the same at every dpi and in SVG/PDF, and row
+and column labels are the axis' tick labels.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
@@ -17,12 +22,14 @@ matplotlib.use("Agg")  # files only: no display needed, and no surprise windows 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = [
+    "FORMATS",
+    "accuracy_spread",
     "activation_histogram",
-    "bar_chart",
-    "compare_curves",
     "anomaly_histogram",
+    "compare_curves",
     "denoising_triplets",
     "filters",
     "image_rows",
@@ -35,6 +42,8 @@ __all__ = [
     "save",
     "training_curves",
 ]
+
+FORMATS = ("png", "svg", "pdf")
 
 
 def _images(x: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarray:
@@ -53,66 +62,122 @@ def _images(x: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarr
     return x.reshape(x.shape[0], side, side)
 
 
-def _show(ax, image: np.ndarray, vmin: float | None = 0.0, vmax: float | None = 1.0, cmap: str = "gray") -> None:
-    ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def save(fig: Figure, path) -> None:
-    """Write ``fig`` as a PNG and close it (demos make many figures)."""
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+def save(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (its suffix picks PNG, SVG or PDF) and close it; return the path."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"save: expected a file name ending in .{', .'.join(FORMATS)}, got {path.name!r}")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 1200:
+        raise ValueError(f"save: dpi must be a whole number from 20 to 1200, got {dpi!r}")
+    # A fixed date in SVG/PDF metadata: the same figure gives the same file, run after run.
+    metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
+    return path
+
+
+def _tiles(ax, grid: np.ndarray, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
+           lines: bool = True, vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray",
+           thick_after: Sequence[int] = ()) -> None:
+    """Draw ``grid`` (rows, cols, H, W) as one picture on ``ax``; white lines between tiles
+    (thicker after the columns in ``thick_after``); labels on the left and on top."""
+    rows, cols, h, w = grid.shape
+    canvas = grid.transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+    # "antialiased": nearest-neighbour when a figure enlarges the images (crisp 8x8 digits), a
+    # smoothing filter when it shrinks them (a 20x20 manifold of 28x28 tiles), which would otherwise
+    # drop pixel columns unevenly and show stripes.
+    image = ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="antialiased",
+                      extent=(0, cols * w, rows * h, 0))
+    if lines:
+        for c in range(1, cols):
+            ax.axvline(c * w, color="white", linewidth=3.0 if c - 1 in thick_after else 0.8)
+        for r in range(1, rows):
+            ax.axhline(r * h, color="white", linewidth=0.8)
+    if row_labels is not None:
+        ax.set_yticks([(r + 0.5) * h for r in range(rows)], list(row_labels), fontsize=9)
+    else:
+        ax.set_yticks([])
+    ax.xaxis.tick_top()
+    if col_labels is not None:
+        slanted = max(map(len, col_labels)) > 4  # class names would overlap side by side
+        ax.set_xticks([(c + 0.5) * w for c in range(cols)], list(col_labels), fontsize=8,
+                      rotation=40 if slanted else 0, ha="left" if slanted else "center")
+    else:
+        ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return image
+
+
+def _grid_figure(rows: int, cols: int, tile: float = 0.75, extra_w: float = 1.3, extra_h: float = 0.9):
+    fig, ax = plt.subplots(figsize=(tile * cols + extra_w, tile * rows + extra_h))
+    return fig, ax
 
 
 def image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], title: str,
-               image_shape: Sequence[int] | None = None) -> Figure:
-    """One row of images per entry of ``rows`` (all the same length), each row labelled on the left."""
+               image_shape: Sequence[int] | None = None, col_labels: Sequence[str] | None = None,
+               thick_after: Sequence[int] = ()) -> Figure:
+    """One row of images per entry of ``rows`` (all the same length), each row labelled on the left,
+    each column optionally labelled on top (e.g. the class of the image)."""
     rows = [_images(r, image_shape) for r in rows]
-    n = rows[0].shape[0]
-    fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n + 0.8, 0.95 * len(rows) + 0.5), squeeze=False)
-    for r, (images, label) in enumerate(zip(rows, labels)):
-        for c in range(n):
-            _show(axes[r, c], images[c])
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-    fig.suptitle(title)
+    grid = np.stack(rows)
+    fig, ax = _grid_figure(grid.shape[0], grid.shape[1], extra_h=1.1 if col_labels else 0.7)
+    _tiles(ax, grid, labels, col_labels, thick_after=thick_after)
+    ax.set_title(title)
     return fig
 
 
 def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray, title: str = "Reconstructions",
-                        n: int = 10, image_shape: Sequence[int] | None = None) -> Figure:
+                        n: int = 10, image_shape: Sequence[int] | None = None,
+                        col_labels: Sequence[str] | None = None) -> Figure:
     """Originals (top row) over their reconstructions (bottom row)."""
-    return image_rows([originals[:n], reconstructions[:n]], ["original", "reconstruction"], title, image_shape)
+    return image_rows([originals[:n], reconstructions[:n]], ["original", "reconstruction"], title, image_shape,
+                      col_labels)
 
 
 def denoising_triplets(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray, title: str = "Denoising",
-                       n: int = 10, image_shape: Sequence[int] | None = None) -> Figure:
+                       n: int = 10, image_shape: Sequence[int] | None = None,
+                       col_labels: Sequence[str] | None = None) -> Figure:
     """Clean, corrupted and denoised images, one row each."""
-    return image_rows([clean[:n], noisy[:n], denoised[:n]], ["clean", "noisy", "denoised"], title, image_shape)
+    return image_rows([clean[:n], noisy[:n], denoised[:n]], ["clean", "noisy", "denoised"], title, image_shape,
+                      col_labels)
 
 
 def interpolation_strip(rows: Sequence[np.ndarray], title: str = "Latent interpolation",
-                        image_shape: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> Figure:
-    """Images decoded along straight lines in latent space: one row (steps, ...) per line."""
+                        image_shape: Sequence[int] | None = None, labels: Sequence[str] | None = None,
+                        ends: tuple[np.ndarray, np.ndarray] | None = None) -> Figure:
+    """Images decoded along straight lines in latent space: one row (steps, ...) per line.
+
+    ``ends`` (two arrays with one image per row) puts the two real images whose codes are the line's
+    end points at the row's ends, set apart by a thicker line, so the decoded ends can be compared with them.
+    """
     labels = labels or [f"pair {i + 1}" for i in range(len(rows))]
-    return image_rows(list(rows), labels, title, image_shape)
+    rows = [_images(r, image_shape) for r in rows]
+    steps = rows[0].shape[0]
+    col_labels = ["t = 0"] + [""] * (steps - 2) + ["t = 1"]
+    thick: tuple[int, ...] = ()
+    if ends is not None:
+        first, last = (_images(e, image_shape) for e in ends)
+        rows = [np.concatenate([first[i:i + 1], r, last[i:i + 1]]) for i, r in enumerate(rows)]
+        col_labels = ["image A"] + col_labels + ["image B"]
+        thick = (0, steps)
+    return image_rows(rows, labels, title, col_labels=col_labels, thick_after=thick)
 
 
 def sample_grid(images: np.ndarray, title: str, cols: int = 10, image_shape: Sequence[int] | None = None,
                 row_labels: Sequence[str] | None = None) -> Figure:
-    """A grid of images, ``cols`` per row (e.g. VAE samples, or one row per class)."""
+    """A grid of images, ``cols`` per row (e.g. VAE samples, or one row per class); missing
+    tiles at the end are left white."""
     images = _images(images, image_shape)
     rows = math.ceil(images.shape[0] / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(0.8 * cols + 0.8, 0.8 * rows + 0.6), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k < images.shape[0]:
-            _show(ax, images[k])
-        else:
-            ax.axis("off")
-    if row_labels is not None:
-        for r, label in enumerate(row_labels):
-            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-    fig.suptitle(title)
+    h, w = images.shape[1:]
+    padded = np.ones((rows * cols, h, w), dtype=np.float32)
+    padded[:images.shape[0]] = images
+    fig, ax = _grid_figure(rows, cols, extra_w=1.6 if row_labels is not None else 0.4, extra_h=0.6)
+    _tiles(ax, padded.reshape(rows, cols, h, w), row_labels)
+    ax.set_title(title)
     return fig
 
 
@@ -122,40 +187,42 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray, title: str = "Latent s
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"latent_scatter: expected codes of shape (N, 2), got {codes.shape}")
-    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    fig, ax = plt.subplots(figsize=(6.6, 5.2))
     classes = np.unique(labels)
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     for k, c in enumerate(classes):
         mask = labels == c
         name = class_names[int(c)] if class_names is not None else str(c)
-        ax.scatter(codes[mask, 0], codes[mask, 1], s=9, alpha=0.75, color=cmap(k % cmap.N), label=name)
+        ax.scatter(codes[mask, 0], codes[mask, 1], s=7, alpha=0.7, color=cmap(k % cmap.N), label=name,
+                   linewidths=0)
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
-    ax.legend(markerscale=2, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), title="class")
+    ax.legend(markerscale=2.5, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), title="class")
     ax.set_title(title)
     return fig
 
 
 def manifold_grid(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, image_shape: Sequence[int] = (8, 8),
                   title: str = "Learned manifold") -> Figure:
-    """Decode an n x n grid of 2-D latent points placed at normal quantiles (the prior's mass).
+    """Decode an n x n grid of 2-D latent points placed at normal quantiles (the prior's mass),
+    drawn seamlessly: neighbouring decodings touch, as the manifold does.
 
     ``decode`` maps host codes (k, 2) float32 to host images (k, ...).
     """
-    quantiles = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], dtype=np.float32)
+    probabilities = np.linspace(0.05, 0.95, n)
+    quantiles = np.array([NormalDist().inv_cdf(p) for p in probabilities], dtype=np.float32)
     z = np.array([[a, b] for b in quantiles[::-1] for a in quantiles], dtype=np.float32)  # z2 grows upward
     images = _images(decode(z), image_shape)
     h, w = images.shape[1:]
-    gap = 1  # a white line between tiles, so that small images do not run into each other
-    canvas = np.full((n * (h + gap) - gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
-    for k, image in enumerate(images):
-        r, c = divmod(k, n)
-        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
-    cmap = plt.get_cmap("gray").with_extremes(bad="white")
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest",
-              extent=(quantiles[0], quantiles[-1], quantiles[0], quantiles[-1]))
-    ax.set_xlabel("$z_1$ (normal quantiles)")
+    fig, ax = plt.subplots(figsize=(6.4, 6.4))
+    _tiles(ax, images.reshape(n, n, h, w), lines=False)
+    # Ticks at a few tiles' centres, labelled with the code there.
+    marks = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})
+    ax.xaxis.tick_bottom()
+    ax.set_xticks([(k + 0.5) * w for k in marks], [f"{quantiles[k]:.2f}" for k in marks], fontsize=8)
+    ax.set_yticks([(k + 0.5) * h for k in marks], [f"{quantiles[::-1][k]:.2f}" for k in marks], fontsize=8)
+    ax.tick_params(length=3)
+    ax.set_xlabel("$z_1$ (at the prior's 5%-95% quantiles)")
     ax.set_ylabel("$z_2$")
     ax.set_title(title)
     return fig
@@ -176,17 +243,30 @@ def anomaly_histogram(normal_scores: np.ndarray, anomalous_scores: np.ndarray, t
     return fig
 
 
-def training_curves(history: dict, title: str = "Training curves") -> Figure:
-    """Every loss term per epoch, training solid and validation dashed, one panel per term."""
-    terms = [k for k in history if not k.startswith("val_") and k not in ("lr", "time")]
+def _integer_epochs(ax) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def training_curves(history: dict, title: str = "Training curves", ylabel: str = "loss per sample") -> Figure:
+    """Every loss term per epoch, training solid and validation dashed, one panel per term.
+
+    A term equal to the loss in every epoch (a plain autoencoder's reconstruction) gets no panel
+    of its own: it would repeat the loss panel.
+    """
+    skip = {"lr", "time"}
+    terms = [k for k in history if not k.startswith("val_") and k not in skip]
+    if "loss" in history:
+        terms = ["loss"] + [t for t in terms if t != "loss" and not np.allclose(history[t], history["loss"])]
     fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.4), squeeze=False)
     for ax, term in zip(axes[0], terms):
         epochs = np.arange(1, len(history[term]) + 1)
-        ax.plot(epochs, history[term], label="train")
+        ax.plot(epochs, history[term], marker="o", markersize=3, label="train")
         if f"val_{term}" in history:
-            ax.plot(epochs, history[f"val_{term}"], linestyle="--", label="validation")
+            ax.plot(epochs, history[f"val_{term}"], marker="o", markersize=3, linestyle="--", label="validation")
         ax.set_title(term)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        _integer_epochs(ax)
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
@@ -194,13 +274,14 @@ def training_curves(history: dict, title: str = "Training curves") -> Figure:
 
 
 def pca_vs_autoencoder(originals: np.ndarray, pca: np.ndarray, autoencoder: np.ndarray, code_dim: int,
-                       pca_mse: float, ae_mse: float, n: int = 10, image_shape: Sequence[int] | None = None) -> Figure:
+                       pca_mse: float, ae_mse: float, n: int = 10, image_shape: Sequence[int] | None = None,
+                       col_labels: Sequence[str] | None = None) -> Figure:
     """Originals, PCA reconstructions and autoencoder reconstructions at the same code size."""
     return image_rows(
         [originals[:n], pca[:n], autoencoder[:n]],
         ["original", f"PCA ({pca_mse:.4f})", f"autoencoder ({ae_mse:.4f})"],
         f"PCA vs autoencoder, code size {code_dim} (test MSE in brackets)",
-        image_shape,
+        image_shape, col_labels,
     )
 
 
@@ -217,48 +298,84 @@ def activation_histogram(codes: dict[str, np.ndarray], title: str = "Code activa
         ax.set_yscale("log")
         ax.set_title(name)
         ax.set_xlabel("activation")
+        ax.set_ylabel("count (log scale)")
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def filters(weight: np.ndarray, image_shape: Sequence[int], title: str = "Encoder filters", n: int = 32) -> Figure:
-    """The first ``n`` columns of a Dense encoder's weight (in, units) drawn as images, each scaled to its range."""
-    w = np.asarray(weight)[:, :n].T  # (units, in)
+def filters(weights: np.ndarray, image_shape: Sequence[int], title: str = "Filters", cols: int = 8,
+            labels: Sequence[str] | None = None) -> Figure:
+    """Rows of ``weights`` (units, pixels) drawn as images on one shared, symmetric colour scale,
+    with a colour bar: red where a unit's weight is positive, blue where negative.
+
+    The scale is the 99th percentile of |w|, so one extreme pixel does not wash out the rest.
+    """
+    w = np.asarray(weights, dtype=np.float32)
     h, wd = tuple(image_shape)[-2:]
-    cols = min(8, w.shape[0])
-    rows = math.ceil(w.shape[0] / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols, 0.9 * rows + 0.5), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k < w.shape[0]:
-            limit = float(np.abs(w[k]).max()) or 1.0
-            _show(ax, w[k].reshape(h, wd), -limit, limit, cmap="RdBu_r")
-        else:
-            ax.axis("off")
-    fig.suptitle(title)
+    if w.ndim != 2 or w.shape[1] != h * wd:
+        raise ValueError(f"filters: expected weights of shape (units, {h * wd}) for {h}x{wd} images, got {w.shape} "
+                         "(a Dense encoder's weight is (pixels, units): pass weight.T)")
+    units = w.shape[0]
+    rows = math.ceil(units / cols)
+    padded = np.zeros((rows * cols, h * wd), dtype=np.float32)
+    padded[:units] = w
+    limit = float(np.quantile(np.abs(w), 0.99)) or 1.0
+    fig, ax = plt.subplots(figsize=(0.85 * cols + 1.6, 0.85 * rows + 0.8))
+    image = _tiles(ax, padded.reshape(rows, cols, h, wd), vmin=-limit, vmax=limit, cmap="RdBu_r")
+    if labels is not None:
+        for k, label in enumerate(labels[:units]):
+            r, c = divmod(k, cols)
+            ax.text(c * wd + 1, r * h + 1, label, fontsize=6, va="top", ha="left", color="black")
+    fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02, label="weight")
+    ax.set_title(title)
     return fig
 
 
-def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, xlabel: str = "epoch") -> Figure:
-    """Several named curves on one axis (e.g. validation loss with and without pretraining)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, xlabel: str = "epoch",
+                   starts: dict[str, int] | None = None, shade: tuple[float, float, str] | None = None) -> Figure:
+    """Several named curves on one axis (e.g. validation loss with and without pretraining).
+
+    ``starts[name]`` shifts a curve to begin after that many epochs (the epochs spent before it,
+    e.g. in pretraining); ``shade`` = (from, to, label) marks that span.
+    """
+    starts = starts or {}
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    if shade is not None:
+        ax.axvspan(shade[0], shade[1], color="0.9", label=shade[2])
     for name, values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name, marker="o", markersize=3)
+        first = starts.get(name, 0) + 1
+        ax.plot(np.arange(first, first + len(values)), values, label=name, marker="o", markersize=3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    _integer_epochs(ax)
     ax.set_title(title)
     ax.legend()
     return fig
 
 
-def bar_chart(values: dict[str, float], title: str, ylabel: str) -> Figure:
-    """One labelled bar per entry, its value written on top."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bars = ax.bar(list(values), list(values.values()), color=["tab:gray", "tab:blue", "tab:orange", "tab:green"])
-    for bar, value in zip(bars, values.values()):
-        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.3f}", ha="center", va="bottom")
+def accuracy_spread(values: dict[str, Sequence[float]], title: str, ylabel: str = "test accuracy",
+                    note: str | None = None) -> Figure:
+    """One column per entry: every run as a dot, the mean as a bar, the range as a line; the axis
+    zoomed to the data, since the differences are what matters."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    colors = ["tab:gray", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+    low = min(min(v) for v in values.values())
+    high = max(max(v) for v in values.values())
+    margin = max(0.01, 0.25 * (high - low))
+    for k, runs in enumerate(values.values()):
+        runs = np.asarray(runs, dtype=float)
+        color = colors[k % len(colors)]
+        ax.bar(k, runs.mean(), width=0.6, color=color, alpha=0.35, bottom=0)
+        ax.vlines(k, runs.min(), runs.max(), color=color, linewidth=2)
+        ax.scatter(np.full(len(runs), k) + np.linspace(-0.12, 0.12, len(runs)), runs, color=color, zorder=3, s=18)
+        spread = f"\n{runs.min():.3f}-{runs.max():.3f}" if len(runs) > 1 else ""
+        ax.text(k, runs.max() + 0.15 * margin, f"{runs.mean():.3f}{spread}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(values)), list(values), fontsize=9)
+    ax.set_ylim(low - margin, high + 2.5 * margin)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.set_ylim(0, max(values.values()) * 1.15)
+    if note:
+        ax.text(0.0, -0.16, note, transform=ax.transAxes, fontsize=8, va="top", color="0.3")
     return fig

@@ -77,8 +77,9 @@ def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray | sl
         yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
 
 
-def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False):
-    """Mean of each loss term over one pass through x (weighted by batch size)."""
+def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False, bar=None):
+    """Mean of each loss term over one pass through x (weighted by batch size); ``bar`` (tqdm)
+    moves by one per batch."""
     sums: dict[str, float] = {}
     for idx in _batches(x.shape[0], batch_size, shuffle):
         xb = backend.to_backend(x[idx], where, dtype=dtype)
@@ -94,6 +95,8 @@ def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=N
             optimizer.step()
         for key, value in terms.items():
             sums[key] = sums.get(key, 0.0) + value * xb.shape[0]
+        if bar is not None:
+            bar.update()
     return {key: value / x.shape[0] for key, value in sums.items()}
 
 
@@ -111,7 +114,7 @@ def fit(
     scheduler: LRScheduler | ReduceLROnPlateau | None = None,
     early_stopping: int | None = None,
     callbacks: Iterable[Callback] = (),
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``x_train``; return the :class:`History`.
 
@@ -123,6 +126,8 @@ def fit(
     training loss without validation). ``early_stopping=k`` stops after k epochs without a
     better validation (else training) loss and restores the best weights. ``callbacks`` are
     called as ``callback(epoch, history, model)`` after every epoch (figures, logging).
+    ``progress``: a bar that moves with every training batch (True), none (False), or a bar
+    named by the string given (``progress="vae beta=4"``).
 
     NaN guard: a non-finite loss stops training with :class:`TrainingDiverged`, after
     restoring the weights and the optimizer's state (moments, step count) from the start of
@@ -145,14 +150,16 @@ def fit(
     monitor = "val_loss" if x_val is not None else "loss"
     best_value, best_state, waited = math.inf, None, 0
 
-    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
-    for epoch in bar:
+    steps_per_epoch = math.ceil(x_train.shape[0] / batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc=progress if isinstance(progress, str) else "fit", unit="batch",
+               disable=not progress, leave=False, dynamic_ncols=True)
+    for epoch in range(epochs):
         start = time.perf_counter()
         good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
         model.train()
         try:
             values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
-                                optimizer=optimizer, shuffle=shuffle)
+                                optimizer=optimizer, shuffle=shuffle, bar=bar)
             if x_val is not None:
                 model.eval()
                 val = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
@@ -170,7 +177,8 @@ def fit(
         values["lr"] = optimizer.lr
         values["time"] = time.perf_counter() - start
         history.append(values)
-        bar.set_postfix({key: f"{values[key]:.4g}" for key in ("loss", "val_loss") if key in values})
+        bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
+                         **{key: f"{values[key]:.4g}" for key in ("loss", "val_loss") if key in values}})
 
         if values[monitor] < best_value:
             best_value, waited, history.best_epoch = values[monitor], 0, epoch
@@ -223,7 +231,7 @@ def pretrain_layerwise(
     batch_size: int = 64,
     lr: float = 1e-3,
     optimizer: str = "adam",
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> list[History]:
     """Greedy layer-wise pretraining of a stacked autoencoder (Bengio et al. 2007).
 
@@ -231,7 +239,8 @@ def pretrain_layerwise(
     :func:`tinyae.models.stacked_autoencoder`) is trained as a shallow autoencoder on the
     codes of the blocks before it, which stay fixed. The outer pair uses the model's loss,
     the inner pairs MSE. Fine-tune afterwards with :func:`fit` on the whole model.
-    Returns one History per block pair.
+    Returns one History per block pair. ``progress`` as in :func:`fit` (a string names the bars:
+    "NAME, layer k").
     """
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"pretrain_layerwise: optimizer must be 'adam' or 'sgd', got {optimizer!r}")
@@ -256,8 +265,9 @@ def pretrain_layerwise(
     for k, (enc, dec) in enumerate(zip(encoder_blocks, decoder_blocks)):
         shallow = Autoencoder(enc, dec, loss=model.loss_name if k == 0 else "mse")
         make = Adam if optimizer == "adam" else SGD
+        label = f"{progress if isinstance(progress, str) else 'pretrain'}, layer {k + 1}" if progress else False
         histories.append(fit(shallow, make(shallow.parameters(), lr=lr), codes, epochs=epochs,
-                             batch_size=batch_size, progress=progress))
+                             batch_size=batch_size, progress=label))
         enc.eval()
         codes = map_batches(enc, codes, like=enc)
         enc.train()

@@ -1,0 +1,55 @@
+"""How many threads NumPy's BLAS may use for tinyae's matrix products.
+
+The demos' models are small (784 inputs, a few hundred units, batches of 64): on a 2-core
+machine a second BLAS thread buys at most about 10% on a quiet machine, and makes training 2-6x
+slower as soon as one other CPU-bound process runs beside it (OpenBLAS's threads spin and wait
+for each other; measured with ``python -m benchmarks.threads [--load 1]``, numbers in
+docs/performance.md). So the demos use :data:`DEMO_THREADS` = 1 unless told otherwise; the library
+itself changes nothing until asked (``set_threads`` or ``with limit_threads(n):``), since the
+thread pool belongs to the whole process, not to tinyae.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["DEMO_THREADS", "get_threads", "limit_threads", "set_threads"]
+
+DEMO_THREADS = 1
+
+
+def _check(threads: int) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"the thread count must be a whole number >= 1, got {threads!r}")
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(threads, available)  # more threads than cores only ever hurts
+
+
+def get_threads() -> int:
+    """The BLAS thread count in force now (the largest, if NumPy loaded several BLAS libraries)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return max(counts, default=1)
+
+
+def set_threads(threads: int) -> int:
+    """Limit NumPy's BLAS to ``threads`` threads (at most the cores) for the rest of the process;
+    return the count set. CuPy's work runs on the GPU and is not affected."""
+    from threadpoolctl import threadpool_limits
+
+    threads = _check(threads)
+    threadpool_limits(limits=threads, user_api="blas")
+    return threads
+
+
+@contextmanager
+def limit_threads(threads: int) -> Iterator[int]:
+    """``with limit_threads(1): fit(...)``: the BLAS thread count inside the block, restored after."""
+    from threadpoolctl import threadpool_limits
+
+    threads = _check(threads)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield threads
