@@ -7,7 +7,8 @@ BLAS limited to 1 and to all cores (threadpoolctl), alternating the two in one p
 ``--load N`` it first starts N busy processes (each a Python loop that never sleeps), the
 "other CPU-bound process" a shared classroom machine has. The ratio column is the time with all
 cores over the time with one thread: above 1, the extra thread costs more than it gives.
-tinyae's rule for the thread count (``tinyae.backend.default_threads``) comes from these numbers.
+The demos' thread count (``tinyae.threads.DEMO_THREADS``) and the rule in docs/performance.md come
+from these numbers.
 """
 
 from __future__ import annotations

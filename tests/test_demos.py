@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -106,12 +107,12 @@ def test_pdf_and_dpi(tmp_path):
 def test_shown_images_cover_every_class():
     """Every figure of test images shows one of each class (a fixed draw), not the first ten."""
     data = load_dataset("fashion-mnist-small")
-    ctx = demos.Context("latent", data, None)
+    ctx = demos.Context(data, None, name="latent")
     shown = ctx.showcase()
     assert sorted(data.y_test[shown].tolist()) == list(range(10))
     np.testing.assert_array_equal(shown, ctx.showcase())
     assert ctx.class_labels(shown)[0] == "T-shirt/top"
-    digits = demos.Context("latent", load_dataset("digits"), None)
+    digits = demos.Context(load_dataset("digits"), None)
     assert sorted(digits.data.y_test[digits.showcase()].tolist()) == list(range(10))
 
 
@@ -164,7 +165,9 @@ IMAGES = rng.random((12, 1, 8, 8)).astype(np.float32)
         lambda: plot.training_curves({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 1.5], "kl": [1, 1, 1], "lr": [1] * 3}),
         lambda: plot.pca_vs_autoencoder(IMAGES, IMAGES, IMAGES, 2, 0.1, 0.05),
         lambda: plot.activation_histogram({"L1": rng.random((10, 5)), "KL": rng.random((10, 5))}, target=0.05),
-        lambda: plot.filters(rng.standard_normal((10, 64)), (8, 8)),
+        lambda: plot.unit_images(rng.standard_normal((10, 64)), (8, 8), labels=["a"] * 10),
+        lambda: plot.filters(rng.standard_normal((64, 10)), (8, 8)),
+        lambda: plot.bar_chart({"a": 0.5, "b": 0.7}, "t", "y"),
         lambda: plot.sample_grid(IMAGES, "samples", cols=5),
         lambda: plot.compare_curves({"a": [1, 2], "b": [2, 1]}, "t", "y"),
         lambda: plot.accuracy_spread({"a": [0.5, 0.52, 0.49], "b": [0.7]}, "t", note="n"),
@@ -216,23 +219,54 @@ def test_image_grids_are_one_seamless_picture():
 
 def test_filters_share_one_colour_scale_with_a_colour_bar():
     weights = rng.standard_normal((10, 64))
-    fig = plot.filters(weights, (8, 8), "f", cols=4)
+    fig = plot.unit_images(weights, (8, 8), "f", cols=4)
     assert len(fig.axes) == 2  # the tiles and the colour bar
     low, high = fig.axes[0].get_images()[0].get_clim()
     assert low == -high and high == pytest.approx(np.quantile(np.abs(weights), 0.99))
 
 
-def test_save_refuses_unknown_formats_and_dpi(tmp_path):
-    with pytest.raises(ValueError, match=r"expected a file name ending in .png, .svg, .pdf, got 'f.jpg'"):
-        plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.jpg")
+def test_save_refuses_unknown_formats_and_dpi_and_writes_the_same_bytes_twice(tmp_path):
+    with pytest.raises(ValueError, match=r"expected a file name ending in one of .*\.png.*got 'f\.xyz'"):
+        plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.xyz")
     with pytest.raises(ValueError, match="dpi must be a whole number from 20 to 1200, got 5"):
         plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.png", dpi=5)
+    with Image.open(plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.jpg")) as image:
+        assert image.format == "JPEG"  # any format matplotlib writes; the demos offer png, svg, pdf
+    for fmt in ("svg", "pdf"):  # no dates, no random ids: a figure saved twice is the same file
+        first = plot.save(plot.sample_grid(IMAGES, "s", cols=4), tmp_path / f"a.{fmt}").read_bytes()
+        assert plot.save(plot.sample_grid(IMAGES, "s", cols=4), tmp_path / f"b.{fmt}").read_bytes() == first
 
 
+def test_plot_edge_cases_get_a_figure_or_a_clear_error():
+    assert plot.interpolation_strip([IMAGES[:1]]).axes  # a single step
+    fig = plot.sample_grid(IMAGES, "s", cols=4, row_labels=["only one"])  # fewer labels than rows
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["only one", "", ""]
+    with pytest.raises(ValueError, match="accuracy_spread: expected at least one run for each entry"):
+        plot.accuracy_spread({}, "t")
+    with pytest.raises(ValueError, match="accuracy_spread: expected at least one run for each entry"):
+        plot.accuracy_spread({"a": []}, "t")
+    old_style = plot.filters(rng.standard_normal((64, 40)), (8, 8), n=12)  # a Dense encoder's (pixels, units)
+    assert old_style.axes[0].get_images()[0].get_array().shape == (16, 64)  # 12 units, 8 per row
 def test_plot_input_errors():
     with pytest.raises(ValueError, match=r"expected codes of shape \(N, 2\), got \(5, 3\)"):
         plot.latent_scatter(np.zeros((5, 3)), np.zeros(5))
     with pytest.raises(ValueError, match=r"expected weights of shape \(units, 64\) for 8x8 images, got \(64, 10\)"):
-        plot.filters(np.zeros((64, 10)), (8, 8))
+        plot.unit_images(np.zeros((64, 10)), (8, 8))
     with pytest.raises(ValueError, match="cannot tell the image shape of flat rows of 10 pixels"):
         plot.reconstruction_grid(np.zeros((2, 10)), np.zeros((2, 10)))
+
+
+@pytest.mark.parametrize("readme", ["README.md", "demos/README.md"])
+def test_the_readmes_list_exactly_the_figures_each_demo_draws(readme):
+    """Each demo's row of the README's and demos/README.md's tables names every figure it writes
+    (by stem; the format is --format's), and no figure it does not write."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    rows = {}
+    for line in (root / readme).read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].strip("`").removesuffix(".py") in EXPECTED:
+            rows[cells[0].strip("`").removesuffix(".py")] = cells[-1]
+    assert set(rows) == set(EXPECTED), f"{readme} has no table row for {set(EXPECTED) - set(rows)}"
+    for name, (figures, _) in EXPECTED.items():
+        listed = set(re.findall(r"`([a-z_0-9]+)`", rows[name]))
+        assert listed == {f.removesuffix(".png") for f in figures}, (readme, name, listed)

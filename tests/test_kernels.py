@@ -264,3 +264,24 @@ def test_moments_of_a_zero_gradient_become_zero_not_subnormal(path, dtype):
         for moment in (m, v, velocity):
             assert not np.any((moment != 0) & (np.abs(moment) < tiny)), (t, moment)
     assert np.all(m == 0) and np.all(v == 0) and np.all(velocity == 0)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_and_reference_agree_where_moments_cross_the_smallest_normal_number(dtype):
+    """Values just above, at and below the smallest normal number (and -0.0): both versions flush
+    the same elements, bit for bit."""
+    tiny = np.finfo(dtype).smallest_normal
+    start = np.array([tiny * 1.5, tiny * 1.4, tiny * 1.3, tiny * 1.2, -tiny * 1.2, tiny, -0.0, 1.0], dtype)
+    grads = [np.zeros(8, dtype), np.array([0, 0, 0, 0, 0, 0, 0, 1e-30], dtype), np.zeros(8, dtype)]
+    results = {}
+    for path in ("reference", "fast"):
+        param, m, v, velocity = np.ones(8, dtype), start.copy(), start.copy() ** 2 + start.copy(), start.copy()
+        v = np.abs(v)
+        for t, g in enumerate(grads, start=1):
+            getattr(kernels.adam_update, path)(param, g, m, v, lr=1e-3, beta1=0.9, beta2=0.9, eps=1e-8, step=t)
+            getattr(kernels.sgd_update, path)(param, g, velocity, lr=1e-3, momentum=0.9)
+        results[path] = [a.tobytes() for a in (param, m, v, velocity)]
+    assert results["fast"] == results["reference"]
+    flushed = np.frombuffer(results["fast"][1], dtype)
+    assert flushed[3] == 0 and flushed[4] == 0 and flushed[0] != 0  # 1.2 * 0.9^3 < 1 < 1.5 * 0.9^3

@@ -7,6 +7,7 @@ that ships inside tinyae (offline); ``--dataset digits`` (8x8) is the quick opti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -46,22 +47,25 @@ _REFERENCE_TRAIN_SIZE = 11000
 class Context:
     """What a demo gets: the data, its output folder, and the run's settings."""
 
-    name: str
     data: Dataset
     out: Path
     epochs: int | None = None
     progress: bool = True
+    name: str = "demo"
     fmt: str = "png"
     dpi: int = 110
     files: list[Path] = field(default_factory=list)
 
     def epochs_for(self, on_default: int) -> int:
+        """The epoch budget: --epochs if given, else ``on_default`` (set for the embedded dataset)
+        scaled to see as many samples."""
         if self.epochs is not None:
             return self.epochs
         return max(2, round(on_default * _REFERENCE_TRAIN_SIZE / len(self.data.x_train)))
 
     def save(self, fig: Any, stem: str) -> None:
-        """Write ``fig`` as OUT/NAME/stem.FORMAT."""
+        """Write ``fig`` as OUT/NAME/stem.FORMAT (a suffix on ``stem`` gives way to the run's format)."""
+        stem = Path(stem).stem if Path(stem).suffix.lstrip(".") in plot.FORMATS else stem
         self.files.append(plot.save(fig, self.out / f"{stem}.{self.fmt}", dpi=self.dpi))
 
     @property
@@ -76,8 +80,9 @@ class Context:
         """The progress setting for one model's training: a bar named "demo: label", or none."""
         return f"{self.name}: {label}" if self.progress else False
 
-    def train(self, model: Module, x_train: np.ndarray, x_val: np.ndarray, epochs: int, label: str,
-              lr: float = 3e-3, **kw: Any) -> History:
+    def train(self, model: Module, x_train: np.ndarray, x_val: np.ndarray, epochs: int, lr: float = 3e-3, *,
+              label: str = "fit", **kw: Any) -> History:
+        """Adam, batches of 64, a progress bar named after the demo and ``label``."""
         return fit(model, Adam(model.parameters(), lr=lr), x_train, x_val, epochs=epochs, batch_size=64,
                    progress=self.bar(label), **kw)
 
@@ -149,7 +154,8 @@ def _pca(k: int, x_train: np.ndarray):
 def latent_map(ctx: Context) -> dict[str, Any]:
     data = ctx.data
     model = mlp_autoencoder([ctx.d, 128, 32, 2], loss="bce")
-    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(15), "784-128-32-2", lr=2e-3)
+    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(15), 2e-3,
+                        label="784-128-32-2")
     x_test = data.flat("test")
     codes = _apply(model, model.encode, x_test)
     recon = _apply(model, model.forward, x_test)
@@ -180,7 +186,8 @@ def denoising(ctx: Context) -> dict[str, Any]:
     for noise, level in (("gaussian", 0.3), ("masking", 0.5)):
         parts = mlp_autoencoder([ctx.d, 128, 32], loss="bce")
         model = DenoisingAutoencoder(parts.encoder, parts.decoder, "bce", noise=noise, noise_level=level)
-        history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(8), f"{noise} noise {level}")
+        history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(8),
+                            label=f"{noise} noise {level}")
         backend.seed(1)  # the same corrupted test images every run
         noisy = backend.to_numpy(model.corrupt(backend.to_backend(x_test, backend.backend_of(
             model.parameters()[0].data), dtype=np.float32)))
@@ -211,7 +218,7 @@ def sparse(ctx: Context) -> dict[str, Any]:
     x_test = data.flat("test")
     codes, metrics = {}, {"units": units, "target_rho": rho}
     for key, (name, model) in models.items():
-        history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), name)
+        history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), label=name)
         code = _apply(model, model.encode, x_test)
         codes[name] = code
         recon = _apply(model, model.forward, x_test)
@@ -222,7 +229,7 @@ def sparse(ctx: Context) -> dict[str, Any]:
         active = np.mean(code > 0.1 * code.max(), axis=0)
         order = np.argsort(-active)[:shown_units]
         weights = backend.to_numpy(model.decoder[0].weight.data)[order]
-        ctx.save(plot.filters(weights, ctx.shape, f"{name}: decoder weights of the {shown_units} most often active "
+        ctx.save(plot.unit_images(weights, ctx.shape, f"{name}: decoder weights of the {shown_units} most often active "
                               f"of {units} units\n(in the corner: the share of test images that activate it)",
                               labels=[f"{100 * a:.0f}%" for a in active[order]]), f"filters_{key}")
     ctx.save(plot.activation_histogram(codes, f"Code activations on the test set ({units} units)", target=rho),
@@ -242,7 +249,7 @@ def anomaly(ctx: Context) -> dict[str, Any]:
     normal = np.isin(data.y_train, normal_classes)
     model = mlp_autoencoder([ctx.d, 64, 8], loss="bce")
     history = ctx.train(model, data.flat("train")[normal], data.flat("val")[np.isin(data.y_val, normal_classes)],
-                        ctx.epochs_for(10), "784-64-8 on classes 0-4")
+                        ctx.epochs_for(10), label="784-64-8 on classes 0-4")
     score = lambda x: _mse_per_image(_apply(model, model.forward, x), x)  # noqa: E731
     threshold = float(np.quantile(score(data.flat("train")[normal]), 0.95))
     test_scores = score(data.flat("test"))
@@ -270,7 +277,7 @@ def vae(ctx: Context) -> dict[str, Any]:
     for beta in betas:
         backend.seed(0)
         model = mlp_vae([ctx.d, 128], 2, beta=beta)
-        history = ctx.train(model, data.flat("train"), data.flat("val"), epochs, f"beta={beta:g}", lr=2e-3)
+        history = ctx.train(model, data.flat("train"), data.flat("val"), epochs, 2e-3, label=f"beta={beta:g}")
         metrics["beta"][str(beta)] = {"val_reconstruction": history["val_reconstruction"][-1],
                                       "val_kl": history["val_kl"][-1], "epochs": history.epochs}
         model.eval()
@@ -279,7 +286,7 @@ def vae(ctx: Context) -> dict[str, Any]:
         if beta == 1.0:
             main, main_history = model, history
     ctx.save(plot.image_rows(samples_by_beta, [f"beta = {b:g}" for b in betas],
-                             "Samples from the prior for three betas (more beta: closer to the prior, blurrier)",
+                             "The same ten draws from the prior, decoded by VAEs trained with three betas",
                              ctx.shape), "beta_comparison")
     main.eval()
     backend.seed(0)
@@ -291,8 +298,12 @@ def vae(ctx: Context) -> dict[str, Any]:
     # Three pairs of test images of different classes (fixed seed); each row is labelled with the
     # true classes of its two images, which stand at the row's ends.
     rng = np.random.default_rng(0)
+    present = set(np.unique(data.y_test).tolist())
     pairs = [(int(rng.choice(np.flatnonzero(data.y_test == a))), int(rng.choice(np.flatnonzero(data.y_test == b))))
-             for a, b in ((0, 9), (1, 8), (5, 3)) if a < len(data.class_names) and b < len(data.class_names)]
+             for a, b in ((0, 9), (1, 8), (5, 3)) if a in present and b in present]
+    if not pairs:  # a test set without these classes: any two images of different classes
+        first, last = sorted(present)[0], sorted(present)[-1]
+        pairs = [(int(np.argmax(data.y_test == first)), int(np.argmax(data.y_test == last)))]
     steps = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
     rows = [decode((1 - steps) * mu[a] + steps * mu[b]) for a, b in pairs]
     labels = [f"{data.class_names[data.y_test[a]]} -> {data.class_names[data.y_test[b]]}" for a, b in pairs]
@@ -316,8 +327,8 @@ def cvae(ctx: Context) -> dict[str, Any]:
     latent = 2
     model = ConditionalVAE(Sequential(Dense(ctx.d + classes, 128), ReLU(), Dense(128, 2 * latent)),
                            Sequential(Dense(latent + classes, 128), ReLU(), Dense(128, ctx.d)), latent, classes)
-    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), "conditional VAE", lr=2e-3,
-                        labels=data.y_train, val_labels=data.y_val)
+    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), 2e-3,
+                        label="conditional VAE", labels=data.y_train, val_labels=data.y_val)
     model.eval()
     backend.seed(0)
     rows = [backend.to_numpy(model.sample(10, labels=c)) for c in range(classes)]
@@ -333,9 +344,10 @@ def cvae(ctx: Context) -> dict[str, Any]:
 @demo("conv", "Convolutional autoencoder: reconstructions and compression")
 def conv(ctx: Context) -> dict[str, Any]:
     data = ctx.data
-    channels, code_dim = ((8, 16), 16) if ctx.shape[-1] <= 16 else ((8, 16), 32)
+    channels, code_dim = (8, 16), (16 if ctx.shape[-1] <= 16 else 32)
     model = conv_autoencoder(ctx.shape, channels, code_dim=code_dim)
-    history = ctx.train(model, data.x_train, data.x_val, ctx.epochs_for(4), f"channels {channels}, code {code_dim}")
+    history = ctx.train(model, data.x_train, data.x_val, ctx.epochs_for(4),
+                        label=f"channels {channels}, code {code_dim}")
     recon = _apply(model, model.forward, data.x_test)
     mse = float(np.mean((recon - data.x_test) ** 2))
     ratio = ctx.d / code_dim
@@ -362,7 +374,7 @@ def features(ctx: Context) -> dict[str, Any]:
 
     data = ctx.data
     code_dim, seeds = 16, (0, 1, 2)
-    labelled = min(5000, len(data.x_train))
+    labelled = min(5000, len(data.x_train) // 2)  # at most half: each seed draws its own
     x_train, x_test = data.flat("train"), data.flat("test")
     pca = _pca(code_dim, x_train)
     names = ("raw pixels", f"PCA ({code_dim})", f"autoencoder ({code_dim})")
@@ -373,7 +385,7 @@ def features(ctx: Context) -> dict[str, Any]:
         # labelled images the classifiers learn from; the spread is over both.
         backend.seed(seed)
         model = mlp_autoencoder([ctx.d, 128, code_dim], loss="bce")
-        ctx.train(model, x_train, data.flat("val"), epochs, f"autoencoder, seed {seed}")
+        ctx.train(model, x_train, data.flat("val"), epochs, label=f"autoencoder, seed {seed}")
         subset = np.random.default_rng(seed).choice(len(x_train), labelled, replace=False)
         inputs = {names[0]: (x_train[subset], x_test),
                   names[1]: (pca.transform(x_train[subset]), pca.transform(x_test)),
@@ -410,12 +422,13 @@ def stacked(ctx: Context) -> dict[str, Any]:
     pretrained = stacked_autoencoder(sizes, loss="bce")
     pretrain_layerwise(pretrained, data.flat("train"), epochs=per_layer, lr=3e-3, progress=ctx.bar("pretraining"))
     start = pretrained.evaluate(backend.to_backend(data.flat("val"), dtype=np.float32))["reconstruction"]
-    tuned = ctx.train(pretrained, data.flat("train"), data.flat("val"), tune, "fine-tuning")["val_reconstruction"]
+    tuned = ctx.train(pretrained, data.flat("train"), data.flat("val"), tune,
+                      label="fine-tuning")["val_reconstruction"]
     # From scratch gets as many epochs as pretraining and fine-tuning together: equal passes over the data.
     backend.seed(0)
     scratch = stacked_autoencoder(sizes, loss="bce")
     from_scratch = ctx.train(scratch, data.flat("train"), data.flat("val"), pretrain_epochs + tune,
-                             "from scratch")["val_reconstruction"]
+                             label="from scratch")["val_reconstruction"]
     # The pretrained curve starts at the end of pretraining, with the untuned stack's loss.
     curves = {"from scratch": from_scratch, "pretrained, then fine-tuned": [start, *tuned]}
     ctx.save(plot.compare_curves(curves, f"Stacked autoencoder {'-'.join(map(str, sizes))}",
@@ -459,10 +472,11 @@ def run(name: str, data: Dataset, out: str | Path, *, epochs: int | None = None,
     _check_names([name])
     if fmt not in plot.FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}: expected one of {', '.join(plot.FORMATS)}")
+    plot.check_dpi(dpi)
     entry = DEMOS[name]
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
-    ctx = Context(name, data, folder, epochs, progress, fmt, dpi)
+    ctx = Context(data, folder, epochs, progress, name, fmt, dpi)
     print(f"[{name}] {entry.title} ...", flush=True)
     backend.seed(seed)
     start = time.perf_counter()
@@ -487,6 +501,12 @@ def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path = 
     """
     names = _check_names(names)
     data = load_dataset(dataset)
+    # threadpoolctl limits the BLAS libraries loaded when the limit starts: scikit-learn's SciPy
+    # brings its own OpenBLAS, so load it first (every demo that uses it would, later).
+    with contextlib.suppress(ImportError):  # without scikit-learn, the demos that need it say so
+        import scipy.linalg  # noqa: F401
+        import sklearn.decomposition  # noqa: F401
+
     if threads is None:
         return {name: run(name, data, out, epochs=epochs, progress=progress, seed=seed, fmt=fmt, dpi=dpi)
                 for name in names}

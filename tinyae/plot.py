@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # files only: no display needed, and no surprise windows 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "accuracy_spread",
     "activation_histogram",
     "anomaly_histogram",
+    "bar_chart",
+    "check_dpi",
     "compare_curves",
     "denoising_triplets",
     "filters",
@@ -41,6 +44,7 @@ __all__ = [
     "sample_grid",
     "save",
     "training_curves",
+    "unit_images",
 ]
 
 FORMATS = ("png", "svg", "pdf")
@@ -62,27 +66,41 @@ def _images(x: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarr
     return x.reshape(x.shape[0], side, side)
 
 
+def check_dpi(dpi: int) -> int:
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 1200:
+        raise ValueError(f"dpi must be a whole number from 20 to 1200, got {dpi!r}")
+    return dpi
+
+
 def save(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
-    """Write ``fig`` to ``path`` (its suffix picks PNG, SVG or PDF) and close it; return the path."""
+    """Write ``fig`` to ``path`` and close it; return the path. The suffix picks the format (any
+    that matplotlib writes: .png, .svg, .pdf, .jpg ...; the demos offer :data:`FORMATS`)."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"save: expected a file name ending in .{', .'.join(FORMATS)}, got {path.name!r}")
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 1200:
-        raise ValueError(f"save: dpi must be a whole number from 20 to 1200, got {dpi!r}")
-    # A fixed date in SVG/PDF metadata: the same figure gives the same file, run after run.
-    metadata = {"Date": None} if fmt in ("svg", "pdf") else None
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(f"save: expected a file name ending in one of .{', .'.join(sorted(supported))}, "
+                         f"got {path.name!r}")
+    check_dpi(dpi)
+    # Fixed metadata and SVG ids: the same figure gives the same bytes, run after run.
+    metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else None
+    with plt.rc_context({"svg.hashsalt": "tinyae"}):
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return path
 
 
 def _tiles(ax, grid: np.ndarray, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
            lines: bool = True, vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray",
-           thick_after: Sequence[int] = ()) -> None:
+           thick_after: Sequence[int] = ()) -> AxesImage:
     """Draw ``grid`` (rows, cols, H, W) as one picture on ``ax``; white lines between tiles
-    (thicker after the columns in ``thick_after``); labels on the left and on top."""
+    (thicker after the columns in ``thick_after``); labels on the left and on top (as many as
+    rows and columns, or fewer: the rest stay blank). Returns the image (for a colour bar)."""
     rows, cols, h, w = grid.shape
+    if row_labels is not None:
+        row_labels = list(row_labels)[:rows] + [""] * max(0, rows - len(row_labels))
+    if col_labels is not None:
+        col_labels = list(col_labels)[:cols] + [""] * max(0, cols - len(col_labels))
     canvas = grid.transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
     # "antialiased": nearest-neighbour when a figure enlarges the images (crisp 8x8 digits), a
     # smoothing filter when it shrinks them (a 20x20 manifold of 28x28 tiles), which would otherwise
@@ -156,7 +174,7 @@ def interpolation_strip(rows: Sequence[np.ndarray], title: str = "Latent interpo
     labels = labels or [f"pair {i + 1}" for i in range(len(rows))]
     rows = [_images(r, image_shape) for r in rows]
     steps = rows[0].shape[0]
-    col_labels = ["t = 0"] + [""] * (steps - 2) + ["t = 1"]
+    col_labels = ["t = 0"] + [""] * (steps - 2) + ["t = 1"] if steps > 1 else ["t = 0"]
     thick: tuple[int, ...] = ()
     if ends is not None:
         first, last = (_images(e, image_shape) for e in ends)
@@ -214,7 +232,7 @@ def manifold_grid(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, image
     z = np.array([[a, b] for b in quantiles[::-1] for a in quantiles], dtype=np.float32)  # z2 grows upward
     images = _images(decode(z), image_shape)
     h, w = images.shape[1:]
-    fig, ax = plt.subplots(figsize=(6.4, 6.4))
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
     _tiles(ax, images.reshape(n, n, h, w), lines=False)
     # Ticks at a few tiles' centres, labelled with the code there.
     marks = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})
@@ -298,16 +316,17 @@ def activation_histogram(codes: dict[str, np.ndarray], title: str = "Code activa
         ax.set_yscale("log")
         ax.set_title(name)
         ax.set_xlabel("activation")
-        ax.set_ylabel("count (log scale)")
+        ax.set_ylabel("(image, unit) pairs, log scale")
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def filters(weights: np.ndarray, image_shape: Sequence[int], title: str = "Filters", cols: int = 8,
-            labels: Sequence[str] | None = None) -> Figure:
-    """Rows of ``weights`` (units, pixels) drawn as images on one shared, symmetric colour scale,
+def unit_images(weights: np.ndarray, image_shape: Sequence[int], title: str = "Units", cols: int = 8,
+                labels: Sequence[str] | None = None) -> Figure:
+    """Rows of ``weights`` (units, pixels) drawn as images (e.g. a decoder's weight: what each unit
+    writes into the image; ``labels`` go in the tiles' corners) on one shared, symmetric colour scale,
     with a colour bar: red where a unit's weight is positive, blue where negative.
 
     The scale is the 99th percentile of |w|, so one extreme pixel does not wash out the rest.
@@ -315,8 +334,8 @@ def filters(weights: np.ndarray, image_shape: Sequence[int], title: str = "Filte
     w = np.asarray(weights, dtype=np.float32)
     h, wd = tuple(image_shape)[-2:]
     if w.ndim != 2 or w.shape[1] != h * wd:
-        raise ValueError(f"filters: expected weights of shape (units, {h * wd}) for {h}x{wd} images, got {w.shape} "
-                         "(a Dense encoder's weight is (pixels, units): pass weight.T)")
+        raise ValueError(f"unit_images: expected weights of shape (units, {h * wd}) for {h}x{wd} images, got "
+                         f"{w.shape} (a Dense encoder's weight is (pixels, units): use filters, or pass weight.T)")
     units = w.shape[0]
     rows = math.ceil(units / cols)
     padded = np.zeros((rows * cols, h * wd), dtype=np.float32)
@@ -331,6 +350,12 @@ def filters(weights: np.ndarray, image_shape: Sequence[int], title: str = "Filte
     fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02, label="weight")
     ax.set_title(title)
     return fig
+
+
+def filters(weight: np.ndarray, image_shape: Sequence[int], title: str = "Encoder filters", n: int = 32) -> Figure:
+    """The first ``n`` columns of a Dense encoder's weight (pixels, units) drawn as images: what
+    each unit responds to (:func:`unit_images` of ``weight[:, :n].T``)."""
+    return unit_images(np.asarray(weight)[:, :n].T, image_shape, title)
 
 
 def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, xlabel: str = "epoch",
@@ -355,10 +380,25 @@ def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, 
     return fig
 
 
+def bar_chart(values: dict[str, float], title: str, ylabel: str) -> Figure:
+    """One labelled bar per entry, its value written on top (for one run each; with several runs
+    per entry, :func:`accuracy_spread` shows their spread)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bars = ax.bar(list(values), list(values.values()), color=["tab:gray", "tab:blue", "tab:orange", "tab:green"])
+    for bar, value in zip(bars, values.values()):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.3f}", ha="center", va="bottom")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(0, max(values.values()) * 1.15)
+    return fig
+
+
 def accuracy_spread(values: dict[str, Sequence[float]], title: str, ylabel: str = "test accuracy",
                     note: str | None = None) -> Figure:
     """One column per entry: every run as a dot, the mean as a bar, the range as a line; the axis
     zoomed to the data, since the differences are what matters."""
+    if not values or not all(len(runs) for runs in values.values()):
+        raise ValueError(f"accuracy_spread: expected at least one run for each entry, got {values!r}")
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     colors = ["tab:gray", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
     low = min(min(v) for v in values.values())

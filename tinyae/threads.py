@@ -1,8 +1,8 @@
 """How many threads NumPy's BLAS may use for tinyae's matrix products.
 
 The demos' models are small (784 inputs, a few hundred units, batches of 64): on a 2-core
-machine a second BLAS thread buys at most about 10% on a quiet machine, and makes training 2-6x
-slower as soon as one other CPU-bound process runs beside it (OpenBLAS's threads spin and wait
+machine a second BLAS thread bought at most 7% on a quiet machine, and made training 3-7x
+slower as soon as one other CPU-bound process ran beside it (OpenBLAS's threads spin and wait
 for each other; measured with ``python -m benchmarks.threads [--load 1]``, numbers in
 docs/performance.md). So the demos use :data:`DEMO_THREADS` = 1 unless told otherwise; the library
 itself changes nothing until asked (``set_threads`` or ``with limit_threads(n):``), since the
@@ -27,12 +27,13 @@ def _check(threads: int) -> int:
     return min(threads, available)  # more threads than cores only ever hurts
 
 
-def get_threads() -> int:
-    """The BLAS thread count in force now (the largest, if NumPy loaded several BLAS libraries)."""
+def get_threads() -> int | None:
+    """The BLAS thread count in force now (the largest, if several BLAS libraries are loaded, as
+    NumPy's and SciPy's are); None if threadpoolctl finds no BLAS library."""
     from threadpoolctl import threadpool_info
 
     counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return max(counts, default=1)
+    return max(counts, default=None)
 
 
 def set_threads(threads: int) -> int:

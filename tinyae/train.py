@@ -151,51 +151,52 @@ def fit(
     best_value, best_state, waited = math.inf, None, 0
 
     steps_per_epoch = math.ceil(x_train.shape[0] / batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, desc=progress if isinstance(progress, str) else "fit", unit="batch",
-               disable=not progress, leave=False, dynamic_ncols=True)
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
-        model.train()
-        try:
-            values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
-                                optimizer=optimizer, shuffle=shuffle, bar=bar)
-            if x_val is not None:
-                model.eval()
-                val = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
-                values.update({f"val_{key}": value for key, value in val.items()})
-                model.train()
-        except FloatingPointError as exc:
-            model.load_state_dict(good_state)
-            optimizer.load_state_dict(good_optimizer)
+    label = progress if isinstance(progress, str) else "fit"
+    # A bar that counts batches, so that a long epoch moves; closed even when training diverges.
+    with tqdm(total=epochs * steps_per_epoch, desc=label, unit="batch", disable=not progress, leave=False,
+              dynamic_ncols=True) as bar:
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
             model.train()
-            raise TrainingDiverged(
-                f"fit: training diverged in epoch {epoch} ({exc}); the model and optimizer are back at the start of "
-                f"that epoch. Lower the learning rate (now {optimizer.lr:g}).",
-                history,
-            ) from exc
-        values["lr"] = optimizer.lr
-        values["time"] = time.perf_counter() - start
-        history.append(values)
-        bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
-                         **{key: f"{values[key]:.4g}" for key in ("loss", "val_loss") if key in values}})
+            try:
+                values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
+                                    optimizer=optimizer, shuffle=shuffle, bar=bar)
+                if x_val is not None:
+                    model.eval()
+                    val = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
+                    values.update({f"val_{key}": value for key, value in val.items()})
+                    model.train()
+            except FloatingPointError as exc:
+                model.load_state_dict(good_state)
+                optimizer.load_state_dict(good_optimizer)
+                model.train()
+                raise TrainingDiverged(
+                    f"fit: training diverged in epoch {epoch} ({exc}); the model and optimizer are back at the start "
+                    f"of that epoch. Lower the learning rate (now {optimizer.lr:g}).",
+                    history,
+                ) from exc
+            values["lr"] = optimizer.lr
+            values["time"] = time.perf_counter() - start
+            history.append(values)
+            bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}",
+                             **{key: f"{values[key]:.4g}" for key in ("loss", "val_loss") if key in values}})
 
-        if values[monitor] < best_value:
-            best_value, waited, history.best_epoch = values[monitor], 0, epoch
-            if early_stopping is not None:
-                best_state = model.state_dict()
-        else:
-            waited += 1
-        if isinstance(scheduler, ReduceLROnPlateau):
-            scheduler.step(values[monitor])
-        elif scheduler is not None:
-            scheduler.step()
-        for callback in callbacks:
-            callback(epoch, history, model)
-        if early_stopping is not None and waited >= early_stopping:
-            history.stopped_early = True
-            break
-    bar.close()
+            if values[monitor] < best_value:
+                best_value, waited, history.best_epoch = values[monitor], 0, epoch
+                if early_stopping is not None:
+                    best_state = model.state_dict()
+            else:
+                waited += 1
+            if isinstance(scheduler, ReduceLROnPlateau):
+                scheduler.step(values[monitor])
+            elif scheduler is not None:
+                scheduler.step()
+            for callback in callbacks:
+                callback(epoch, history, model)
+            if early_stopping is not None and waited >= early_stopping:
+                history.stopped_early = True
+                break
     if best_state is not None and history.best_epoch != history.epochs - 1:
         model.load_state_dict(best_state)
     return history
