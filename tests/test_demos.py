@@ -119,8 +119,9 @@ def test_shown_images_cover_every_class():
 def test_demo_script_and_module_entry_points(tmp_path):
     """`python demos/NAME.py` and `python -m tinyae` are the same command."""
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, str(root / "demos" / "cvae.py"), "--out", str(tmp_path), "--epochs",
-                             "1", "--no-progress"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(root / "demos" / "cvae.py"), "--dataset", "digits", "--out",
+                             str(tmp_path), "--epochs", "1", "--no-progress"], capture_output=True, text=True,
+                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "samples_by_class.png" in result.stdout and (tmp_path / "cvae" / "samples_by_class.png").exists()
     listing = subprocess.run([sys.executable, "-m", "tinyae", "demo", "--list"], capture_output=True, text=True,

@@ -346,7 +346,8 @@ def unit_images(weights: np.ndarray, image_shape: Sequence[int], title: str = "U
     if labels is not None:
         for k, label in enumerate(labels[:units]):
             r, c = divmod(k, cols)
-            ax.text(c * wd + 1, r * h + 1, label, fontsize=6, va="top", ha="left", color="black")
+            ax.text(c * wd + 1, r * h + 1, label, fontsize=6, va="top", ha="left", color="black",
+                    bbox={"facecolor": "white", "alpha": 0.75, "pad": 0.6, "linewidth": 0})
     fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02, label="weight")
     ax.set_title(title)
     return fig
