@@ -39,7 +39,8 @@ from .train import History, fit, map_batches, pretrain_layerwise
 __all__ = ["DEMOS", "Context", "run", "run_all"]
 
 # Each demo's epoch budget is set for the embedded default (11,000 training images); on another
-# dataset it is scaled to see about as many samples (at least 2 epochs), unless --epochs says otherwise.
+# dataset it is scaled to see about as many samples (at least 2 epochs, at most 6x as many), unless
+# --epochs says otherwise.
 _REFERENCE_TRAIN_SIZE = 11000
 
 
