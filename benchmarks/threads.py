@@ -58,6 +58,9 @@ def main(argv=None) -> None:
     from tinyae.data import load
 
     data = load()
+    if cores() < 2:
+        print("this process may use one core only: there is no second thread to compare")
+        return
     stop = multiprocessing.Event()
     neighbours = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True) for _ in range(args.load)]
     for p in neighbours:

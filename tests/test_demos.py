@@ -61,6 +61,8 @@ def test_demo_writes_its_figures_and_metrics(demo_run, name):
             image.verify()  # a valid PNG
         with Image.open(path) as image:
             assert image.format == "PNG" and min(image.size) >= 150, (figure, image.size)
+    written = {path.name for path in (out / name).iterdir()}
+    assert written == {*figures, "metrics.json"}, f"{name} wrote {written}"  # no figure the READMEs do not list
     metrics = json.loads((out / name / "metrics.json").read_text())
     assert metrics["demo"] == name and metrics["dataset"] == "digits" and metrics["image_shape"] == [1, 8, 8]
     assert set(keys) <= set(metrics) and _all_finite(metrics), metrics
@@ -107,12 +109,12 @@ def test_pdf_and_dpi(tmp_path):
 def test_shown_images_cover_every_class():
     """Every figure of test images shows one of each class (a fixed draw), not the first ten."""
     data = load_dataset("fashion-mnist-small")
-    ctx = demos.Context(data, None, name="latent")
+    ctx = demos.Context(data, "unused", name="latent")
     shown = ctx.showcase()
-    assert sorted(data.y_test[shown].tolist()) == list(range(10))
+    assert data.y_test[shown].tolist() == list(range(10))  # every class, in class order
     np.testing.assert_array_equal(shown, ctx.showcase())
     assert ctx.class_labels(shown)[0] == "T-shirt/top"
-    digits = demos.Context(load_dataset("digits"), None)
+    digits = demos.Context(load_dataset("digits"), "unused")
     assert sorted(digits.data.y_test[digits.showcase()].tolist()) == list(range(10))
 
 
@@ -226,7 +228,7 @@ def test_filters_share_one_colour_scale_with_a_colour_bar():
     assert low == -high and high == pytest.approx(np.quantile(np.abs(weights), 0.99))
 
 
-def test_save_refuses_unknown_formats_and_dpi_and_writes_the_same_bytes_twice(tmp_path):
+def test_save_refuses_unknown_formats_and_dpi_and_writes_the_same_bytes_twice(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"expected a file name ending in one of .*\.png.*got 'f\.xyz'"):
         plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.xyz")
     with pytest.raises(ValueError, match="dpi must be a whole number from 20 to 1200, got 5"):
@@ -234,7 +236,9 @@ def test_save_refuses_unknown_formats_and_dpi_and_writes_the_same_bytes_twice(tm
     with Image.open(plot.save(plot.compare_curves({"a": [1]}, "t", "y"), tmp_path / "f.jpg")) as image:
         assert image.format == "JPEG"  # any format matplotlib writes; the demos offer png, svg, pdf
     for fmt in ("svg", "pdf"):  # no dates, no random ids: a figure saved twice is the same file
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1000000000")  # as if saved years apart
         first = plot.save(plot.sample_grid(IMAGES, "s", cols=4), tmp_path / f"a.{fmt}").read_bytes()
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         assert plot.save(plot.sample_grid(IMAGES, "s", cols=4), tmp_path / f"b.{fmt}").read_bytes() == first
 
 
@@ -251,7 +255,7 @@ def test_plot_edge_cases_get_a_figure_or_a_clear_error():
 def test_plot_input_errors():
     with pytest.raises(ValueError, match=r"expected codes of shape \(N, 2\), got \(5, 3\)"):
         plot.latent_scatter(np.zeros((5, 3)), np.zeros(5))
-    with pytest.raises(ValueError, match=r"expected weights of shape \(units, 64\) for 8x8 images, got \(64, 10\)"):
+    with pytest.raises(ValueError, match=r"shape \(units >= 1, 64\) for 8x8 images, got \(64, 10\)"):
         plot.unit_images(np.zeros((64, 10)), (8, 8))
     with pytest.raises(ValueError, match="cannot tell the image shape of flat rows of 10 pixels"):
         plot.reconstruction_grid(np.zeros((2, 10)), np.zeros((2, 10)))
@@ -271,3 +275,51 @@ def test_the_readmes_list_exactly_the_figures_each_demo_draws(readme):
     for name, (figures, _) in EXPECTED.items():
         listed = set(re.findall(r"`([a-z_0-9]+)`", rows[name]))
         assert listed == {f.removesuffix(".png") for f in figures}, (readme, name, listed)
+
+
+def test_the_demo_options_reach_the_demos(tmp_path, capsys, monkeypatch):
+    """--dpi, --threads, --format and --epochs get to the demo, and the start line comes before
+    the demo trains; "all" may stand among other names, each demo runs once."""
+    from tinyae import threads
+
+    seen = {}
+
+    def probe(ctx):
+        print("training now")
+        seen.update(threads=threads.get_threads(), epochs=ctx.epochs_for(5))
+        ctx.save(plot.compare_curves({"a": [1, 2]}, "t", "y"), "curve")
+        return {}
+
+    monkeypatch.setitem(demos.DEMOS, "probe", demos.Demo("probe", "a probe", probe))
+    sizes = {}
+    for dpi in ("60", "120"):
+        assert cli.main(["demo", "probe", "--dataset", "digits", "--out", str(tmp_path / dpi), "--dpi", dpi,
+                         "--threads", "1", "--epochs", "3", "--no-progress"]) == 0
+        with Image.open(tmp_path / dpi / "probe" / "curve.png") as image:
+            sizes[dpi] = image.size
+    assert 1.8 < sizes["120"][0] / sizes["60"][0] < 2.2
+    assert seen == {"threads": 1, "epochs": 3}
+    out = capsys.readouterr().out
+    assert out.index("[probe] a probe ...") < out.index("training now") < out.index("curve.png")
+    assert demos._check_names(["latent", "all", "latent"]) == list(demos.DEMOS)
+
+
+def test_epoch_budgets_scale_with_the_training_set():
+    """Set for the 11,000 embedded images; 55,000 get a fifth (at least 2), the 1,197 digits at most 6x."""
+    def budget(n, epochs=None):
+        fake = type("D", (), {"x_train": np.zeros((n, 1))})()
+        return demos.Context(fake, "out", epochs).epochs_for(10)
+
+    assert budget(11000) == 10 and budget(55000) == 2 and budget(110000) == 2
+    assert budget(1197) == 60 and budget(5500) == 20 and budget(1197, epochs=4) == 4
+
+
+def test_image_grids_put_each_image_in_its_tile_and_z2_grows_upward():
+    images = np.arange(6, dtype=np.float32)[:, None, None] * np.ones((6, 2, 3), np.float32)  # image k is all k
+    canvas = plot.sample_grid(images / 5, "s", cols=3).axes[0].get_images()[0].get_array()
+    assert canvas.shape == (4, 9)
+    np.testing.assert_allclose(canvas[::2, ::3] * 5, [[0, 1, 2], [3, 4, 5]])  # row-major, tile by tile
+    assert np.all(canvas[:2, :3] == 0) and np.all(canvas[2:, 6:] == 1)
+    decode = lambda z: np.repeat(((z[:, :1] > 0) * 0.25 + (z[:, 1:] > 0) * 0.5), 4, axis=1)  # noqa: E731
+    grid = plot.manifold_grid(decode, 4, (2, 2)).axes[0].get_images()[0].get_array()
+    assert grid[0, 0] == 0.5 and grid[0, -1] == 0.75 and grid[-1, 0] == 0 and grid[-1, -1] == 0.25

@@ -285,3 +285,20 @@ def test_fast_and_reference_agree_where_moments_cross_the_smallest_normal_number
     assert results["fast"] == results["reference"]
     flushed = np.frombuffer(results["fast"][1], dtype)
     assert flushed[3] == 0 and flushed[4] == 0 and flushed[0] != 0  # 1.2 * 0.9^3 < 1 < 1.5 * 0.9^3
+
+
+@pytest.mark.parametrize("path", ["reference", "fast"])
+def test_the_flush_keeps_the_smallest_normal_number_and_zeroes_the_next_one_down(path):
+    """With beta1 = beta2 = 1 the moments keep their values, so what the update leaves of them is
+    what the flush did: the smallest normal number stays, the largest subnormal becomes 0."""
+    kernel = getattr(kernels.adam_update, path)
+    if kernel is None:
+        pytest.skip("numba is not installed")
+    tiny = np.finfo(np.float32).smallest_normal
+    below = np.nextafter(tiny, np.float32(0))
+    m = np.array([tiny, below, -tiny, -below], np.float32)
+    v = np.abs(m)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 1 - beta^t = 0: the parameter is not the point
+        kernel(np.ones(4, np.float32), np.zeros(4, np.float32), m, v, lr=1e-3, beta1=1.0, beta2=1.0, eps=1e-8,
+               step=1)
+    assert m.tolist() == [tiny, 0.0, -tiny, 0.0] and v.tolist() == [tiny, 0.0, tiny, 0.0]

@@ -53,7 +53,7 @@ def test_the_demos_run_on_one_blas_thread_every_blas_library_included():
             return {}
 
         demos.DEMOS["probe"] = demos.Demo("probe", "probe", probe)
-        demos.run_all(["probe"], "fashion-mnist-small", %r, progress=False)  # loads no scikit-learn
+        demos.run_all(["probe"], "fashion-mnist-small", %r, progress=False)  # the dataset needs no scikit-learn
         print("after", threads.get_threads())
     """)
     import tempfile
@@ -64,3 +64,14 @@ def test_the_demos_run_on_one_blas_thread_every_blas_library_included():
     assert result.returncode == 0, result.stderr
     assert f"inside [{threads.DEMO_THREADS}]" in result.stdout
     assert "after 2" in result.stdout
+
+
+def test_set_threads_also_holds_for_scipy_loaded_afterwards():
+    """ae.set_threads(1) in a user's script, then scikit-learn: SciPy's OpenBLAS is limited too."""
+    script = ("import tinyae as ae\nae.set_threads(1)\nimport sklearn.decomposition\n"
+              "from threadpoolctl import threadpool_info\n"
+              "print(sorted({lib['num_threads'] for lib in threadpool_info() if lib['user_api'] == 'blas'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1]"

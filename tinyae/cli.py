@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "mnist and fashion-mnist read the full IDX files from disk (see the README)")
     demo.add_argument("--out", default="tinyae-figures", help="output folder (default: %(default)s)")
     demo.add_argument("--epochs", type=_positive, default=None,
-                      help="epochs for every model (default: per demo; the stacked demo's model trained from scratch "
-                      "also gets the pretraining epochs, to match its passes over the data)")
+                      help="epochs for every model (default: per demo; in the stacked demo, pretraining gets N // 2 "
+                      "per layer and the model trained from scratch N plus those, to match its passes over the data)")
     demo.add_argument("--format", default="png", choices=FIGURE_FORMATS,
                       help="figure files: png (default), or svg / pdf for slides")
     demo.add_argument("--dpi", type=_dpi, default=110, help="resolution of PNG figures (default: %(default)s; "

@@ -57,6 +57,9 @@ class Context:
     dpi: int = 110
     files: list[Path] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+
     def epochs_for(self, on_default: int) -> int:
         """The epoch budget: --epochs if given, else ``on_default`` (set for the embedded dataset)
         scaled to see as many samples, at most 6x as many epochs (the 1,197 digits need fewer
@@ -67,7 +70,7 @@ class Context:
 
     def save(self, fig: Any, stem: str) -> None:
         """Write ``fig`` as OUT/NAME/stem.FORMAT (a suffix on ``stem`` gives way to the run's format)."""
-        stem = Path(stem).stem if Path(stem).suffix.lstrip(".") in plot.FORMATS else stem
+        stem = str(Path(stem).with_suffix("")) if Path(stem).suffix.lstrip(".") in plot.FORMATS else stem
         self.files.append(plot.save(fig, self.out / f"{stem}.{self.fmt}", dpi=self.dpi))
 
     @property
@@ -93,8 +96,8 @@ class Context:
         with a fixed seed, in class order, so every class appears in every figure."""
         rng = np.random.default_rng(0)
         classes = np.unique(self.data.y_test)[:10]
-        return np.concatenate([rng.choice(np.flatnonzero(self.data.y_test == c), per_class, replace=False)
-                               for c in classes])
+        picks = [np.flatnonzero(self.data.y_test == c) for c in classes]
+        return np.concatenate([rng.choice(p, min(per_class, len(p)), replace=False) for p in picks])
 
     def class_labels(self, indices: np.ndarray) -> list[str]:
         return [self.data.class_names[int(c)] for c in self.data.y_test[indices]]
@@ -156,7 +159,7 @@ def _pca(k: int, x_train: np.ndarray):
 def latent_map(ctx: Context) -> dict[str, Any]:
     data = ctx.data
     model = mlp_autoencoder([ctx.d, 128, 32, 2], loss="bce")
-    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(15), 2e-3,
+    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(15), lr=2e-3,
                         label="784-128-32-2")
     x_test = data.flat("test")
     codes = _apply(model, model.encode, x_test)
@@ -227,16 +230,18 @@ def sparse(ctx: Context) -> dict[str, Any]:
         metrics[key] = {"epochs": history.epochs, "test_mse": float(np.mean((recon - x_test) ** 2)),
                         "mean_activation": float(code.mean()), "fraction_inactive": float(np.mean(code < 1e-2))}
         # What a unit writes into the image: its row of the decoder's weight (units, pixels), for
-        # the units most often active on the test set (the rarely active ones are mostly noise).
-        active = np.mean(code > 0.1 * code.max(), axis=0)
+        # the units most often "on": above a tenth of the largest activation of the code on the test
+        # set (for a sigmoid code most units sit a little above 0 all the time: 0.01 would pick those).
+        on = code > 0.1 * code.max()
+        active = np.mean(on, axis=0)
         order = np.argsort(-active)[:shown_units]
         weights = backend.to_numpy(model.decoder[0].weight.data)[order]
         silent = int(np.sum(active == 0))
-        metrics[key]["units_never_active"] = silent
-        ctx.save(plot.unit_images(weights, ctx.shape, f"{name}: decoder weights of the {shown_units} most often active "
-                              f"of {units} units ({silent} never active)\n(in the corner: the share of test images "
-                              "that activate it)",
-                              labels=[f"{100 * a:.0f}%" for a in active[order]]), f"filters_{key}")
+        metrics[key]["units_never_on"] = silent
+        title = (f"{name}: decoder weights of the {shown_units} units most often on, of {units} ({silent} never on)\n"
+                 "(on: above 1/10 of the largest activation; corner: share of test images)")
+        ctx.save(plot.unit_images(weights, ctx.shape, title, labels=[f"{100 * a:.0f}%" for a in active[order]]),
+                 f"filters_{key}")
     ctx.save(plot.activation_histogram(codes, f"Code activations on the test set ({units} units)", target=rho),
              "activations")
     return metrics
@@ -282,7 +287,7 @@ def vae(ctx: Context) -> dict[str, Any]:
     for beta in betas:
         backend.seed(0)
         model = mlp_vae([ctx.d, 128], 2, beta=beta)
-        history = ctx.train(model, data.flat("train"), data.flat("val"), epochs, 2e-3, label=f"beta={beta:g}")
+        history = ctx.train(model, data.flat("train"), data.flat("val"), epochs, lr=2e-3, label=f"beta={beta:g}")
         metrics["beta"][str(beta)] = {"val_reconstruction": history["val_reconstruction"][-1],
                                       "val_kl": history["val_kl"][-1], "epochs": history.epochs}
         model.eval()
@@ -332,7 +337,7 @@ def cvae(ctx: Context) -> dict[str, Any]:
     latent = 2
     model = ConditionalVAE(Sequential(Dense(ctx.d + classes, 128), ReLU(), Dense(128, 2 * latent)),
                            Sequential(Dense(latent + classes, 128), ReLU(), Dense(128, ctx.d)), latent, classes)
-    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), 2e-3,
+    history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), lr=2e-3,
                         label="conditional VAE", labels=data.y_train, val_labels=data.y_val)
     model.eval()
     backend.seed(0)
@@ -407,7 +412,10 @@ def features(ctx: Context) -> dict[str, Any]:
     ctx.save(plot.accuracy_spread(accuracy, f"Logistic regression on {labelled} labelled images, test accuracy",
                                   note=f"{len(seeds)} seeds: each trains its autoencoder ({epochs} epochs, no labels) "
                                   f"and draws its {labelled} labelled training images"), "accuracy")
-    summary = lambda runs: {"mean": float(np.mean(runs)), "min": min(runs), "max": max(runs), "runs": runs}  # noqa: E731
+
+    def summary(runs: list[float]) -> dict[str, Any]:
+        return {"mean": float(np.mean(runs)), "min": min(runs), "max": max(runs), "runs": runs}
+
     return {"code_dim": code_dim, "epochs": epochs, "labelled_images": labelled, "seeds": list(seeds),
             "accuracy_raw": summary(accuracy[names[0]]), "accuracy_pca": summary(accuracy[names[1]]),
             "accuracy_ae": summary(accuracy[names[2]])}
@@ -463,11 +471,12 @@ def _finite(value: Any) -> Any:
 
 
 def _check_names(names: list[str]) -> list[str]:
-    names = list(DEMOS) if names == ["all"] else list(names)
-    for name in names:
+    """The demos to run, in order, each once ("all" anywhere stands for every demo)."""
+    expanded = [n for name in names for n in (DEMOS if name == "all" else [name])]
+    for name in expanded:
         if name not in DEMOS:
             raise ValueError(f"unknown demo {name!r}: expected one of {', '.join(DEMOS)} or 'all'")
-    return names
+    return list(dict.fromkeys(expanded))
 
 
 def run(name: str, data: Dataset, out: str | Path, *, epochs: int | None = None, progress: bool = True,
@@ -506,15 +515,6 @@ def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path = 
     """
     names = _check_names(names)
     data = load_dataset(dataset)
-    # threadpoolctl limits the BLAS libraries loaded when the limit starts: scikit-learn's SciPy
-    # brings its own OpenBLAS, so load it first (every demo that uses it would, later).
-    with contextlib.suppress(ImportError):  # without scikit-learn, the demos that need it say so
-        import scipy.linalg  # noqa: F401
-        import sklearn.decomposition  # noqa: F401
-
-    if threads is None:
-        return {name: run(name, data, out, epochs=epochs, progress=progress, seed=seed, fmt=fmt, dpi=dpi)
-                for name in names}
-    with limit_threads(threads):
+    with contextlib.nullcontext() if threads is None else limit_threads(threads):
         return {name: run(name, data, out, epochs=epochs, progress=progress, seed=seed, fmt=fmt, dpi=dpi)
                 for name in names}

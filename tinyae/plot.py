@@ -82,8 +82,13 @@ def save(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
         raise ValueError(f"save: expected a file name ending in one of .{', .'.join(sorted(supported))}, "
                          f"got {path.name!r}")
     check_dpi(dpi)
-    # Fixed metadata and SVG ids: the same figure gives the same bytes, run after run.
-    metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else None
+    # No date in SVG and PDF metadata and fixed SVG ids: the same figure gives the same SVG or PDF
+    # bytes, run after run (PNG has no date either).
+    metadata = None
+    if fmt in ("svg", "svgz"):
+        metadata = {"Date": None}
+    elif fmt == "pdf":
+        metadata = {"CreationDate": None}
     with plt.rc_context({"svg.hashsalt": "tinyae"}):
         fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
@@ -174,7 +179,9 @@ def interpolation_strip(rows: Sequence[np.ndarray], title: str = "Latent interpo
     labels = labels or [f"pair {i + 1}" for i in range(len(rows))]
     rows = [_images(r, image_shape) for r in rows]
     steps = rows[0].shape[0]
-    col_labels = ["t = 0"] + [""] * (steps - 2) + ["t = 1"] if steps > 1 else ["t = 0"]
+    col_labels = ["t = 0"] + [""] * (steps - 2) + ["t = 1"]
+    if steps == 1:
+        col_labels = ["t = 0"]
     thick: tuple[int, ...] = ()
     if ends is not None:
         first, last = (_images(e, image_shape) for e in ends)
@@ -250,9 +257,12 @@ def anomaly_histogram(normal_scores: np.ndarray, anomalous_scores: np.ndarray, t
                       title: str = "Anomaly scores") -> Figure:
     """Histograms of reconstruction errors of normal and anomalous test samples, the threshold, the AUC."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    bins = np.linspace(0, float(np.quantile(np.concatenate([normal_scores, anomalous_scores]), 0.995)), 50)
-    ax.hist(normal_scores, bins=bins, alpha=0.6, density=True, label="normal classes")
-    ax.hist(anomalous_scores, bins=bins, alpha=0.6, density=True, label="anomalous classes")
+    top = float(np.quantile(np.concatenate([normal_scores, anomalous_scores]), 0.995))
+    bins = np.linspace(0, top, 50)
+    # The last 0.5% would stretch the axis: they are counted in the last bin instead of dropped.
+    clipped = [np.minimum(np.asarray(s, dtype=float), top) for s in (normal_scores, anomalous_scores)]
+    ax.hist(clipped[0], bins=bins, alpha=0.6, density=True, label="normal classes")
+    ax.hist(clipped[1], bins=bins, alpha=0.6, density=True, label=f"anomalous classes (last bin: >= {top:.3g})")
     ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.4f}")
     ax.set_xlabel("reconstruction error (MSE per image)")
     ax.set_ylabel("density")
@@ -307,10 +317,10 @@ def activation_histogram(codes: dict[str, np.ndarray], title: str = "Code activa
                          target: float | None = None) -> Figure:
     """Histogram of code activations for each named model (e.g. L1 and KL sparse autoencoders)."""
     fig, axes = plt.subplots(1, len(codes), figsize=(4.5 * len(codes), 3.4), squeeze=False)
-    for ax, (name, h) in zip(axes[0], codes.items()):
-        h = np.asarray(h).ravel()
-        ax.hist(h, bins=50, color="tab:blue")
-        ax.axvline(float(h.mean()), color="k", linestyle="--", label=f"mean {h.mean():.3f}")
+    for ax, (name, activations) in zip(axes[0], codes.items()):
+        activations = np.asarray(activations).ravel()
+        ax.hist(activations, bins=50, color="tab:blue")
+        ax.axvline(float(activations.mean()), color="k", linestyle="--", label=f"mean {activations.mean():.3f}")
         if target is not None and "KL" in name:
             ax.axvline(target, color="tab:red", linestyle=":", label=f"target rho {target}")
         ax.set_yscale("log")
@@ -331,22 +341,23 @@ def unit_images(weights: np.ndarray, image_shape: Sequence[int], title: str = "U
 
     The scale is the 99th percentile of |w|, so one extreme pixel does not wash out the rest.
     """
-    w = np.asarray(weights, dtype=np.float32)
-    h, wd = tuple(image_shape)[-2:]
-    if w.ndim != 2 or w.shape[1] != h * wd:
-        raise ValueError(f"unit_images: expected weights of shape (units, {h * wd}) for {h}x{wd} images, got "
-                         f"{w.shape} (a Dense encoder's weight is (pixels, units): use filters, or pass weight.T)")
-    units = w.shape[0]
+    rows_of_pixels = np.asarray(weights, dtype=np.float32)
+    height, width = tuple(image_shape)[-2:]
+    if rows_of_pixels.ndim != 2 or rows_of_pixels.shape[1] != height * width or rows_of_pixels.shape[0] == 0:
+        raise ValueError(f"unit_images: expected weights of shape (units >= 1, {height * width}) for "
+                         f"{height}x{width} images, got {rows_of_pixels.shape} (a Dense encoder's weight is "
+                         "(pixels, units): use filters, or pass weight.T)")
+    units = rows_of_pixels.shape[0]
     rows = math.ceil(units / cols)
-    padded = np.zeros((rows * cols, h * wd), dtype=np.float32)
-    padded[:units] = w
-    limit = float(np.quantile(np.abs(w), 0.99)) or 1.0
+    padded = np.zeros((rows * cols, height * width), dtype=np.float32)
+    padded[:units] = rows_of_pixels
+    limit = float(np.quantile(np.abs(rows_of_pixels), 0.99)) or 1.0
     fig, ax = plt.subplots(figsize=(0.85 * cols + 1.6, 0.85 * rows + 0.8))
-    image = _tiles(ax, padded.reshape(rows, cols, h, wd), vmin=-limit, vmax=limit, cmap="RdBu_r")
+    image = _tiles(ax, padded.reshape(rows, cols, height, width), vmin=-limit, vmax=limit, cmap="RdBu_r")
     if labels is not None:
         for k, label in enumerate(labels[:units]):
             r, c = divmod(k, cols)
-            ax.text(c * wd + 1, r * h + 1, label, fontsize=6, va="top", ha="left", color="black",
+            ax.text(c * width + 1, r * height + 1, label, fontsize=6, va="top", ha="left", color="black",
                     bbox={"facecolor": "white", "alpha": 0.75, "pad": 0.6, "linewidth": 0})
     fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02, label="weight")
     ax.set_title(title)
@@ -390,7 +401,8 @@ def bar_chart(values: dict[str, float], title: str, ylabel: str) -> Figure:
         ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.3f}", ha="center", va="bottom")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.set_ylim(0, max(values.values()) * 1.15)
+    if max(values.values()) > 0:
+        ax.set_ylim(0, max(values.values()) * 1.15)  # room for the numbers on top
     return fig
 
 

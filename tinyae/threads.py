@@ -11,6 +11,7 @@ thread pool belongs to the whole process, not to tinyae.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,13 @@ from contextlib import contextmanager
 __all__ = ["DEMO_THREADS", "get_threads", "limit_threads", "set_threads"]
 
 DEMO_THREADS = 1
+
+
+def _load_blas_libraries() -> None:
+    """threadpoolctl limits only the BLAS libraries already loaded. SciPy (which scikit-learn
+    imports) brings its own OpenBLAS; loaded later, it would run on every core. Load it first."""
+    with contextlib.suppress(ImportError):
+        import scipy.linalg  # noqa: F401
 
 
 def _check(threads: int) -> int:
@@ -37,11 +45,13 @@ def get_threads() -> int | None:
 
 
 def set_threads(threads: int) -> int:
-    """Limit NumPy's BLAS to ``threads`` threads (at most the cores) for the rest of the process;
-    return the count set. CuPy's work runs on the GPU and is not affected."""
+    """Limit NumPy's BLAS (and SciPy's, if installed) to ``threads`` threads (at most the cores) for
+    the rest of the process; return the count set. A BLAS library loaded afterwards by something
+    else keeps its own count. CuPy's work runs on the GPU and is not affected."""
     from threadpoolctl import threadpool_limits
 
     threads = _check(threads)
+    _load_blas_libraries()
     threadpool_limits(limits=threads, user_api="blas")
     return threads
 
@@ -52,5 +62,6 @@ def limit_threads(threads: int) -> Iterator[int]:
     from threadpoolctl import threadpool_limits
 
     threads = _check(threads)
+    _load_blas_libraries()
     with threadpool_limits(limits=threads, user_api="blas"):
         yield threads
