@@ -14,11 +14,10 @@ from these numbers.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
-import statistics
-import time
 
-from .common import QUIET_PAUSE_S, cores, machine
+from .common import alternate, cores, machine, summary
 
 
 def _burn(stop) -> None:  # a CPU-bound neighbour
@@ -85,18 +84,14 @@ def main(argv=None) -> None:
                     model.forward_backward(xb)
                     opt.step()
 
-            times = {1: [], cores(): []}
-            for threads in times:  # warm-up at each count
+            def at(threads, block=block):
                 with threadpool_limits(threads, user_api="blas"):
                     block()
-            for _ in range(args.rounds):
-                for threads in times:
-                    with threadpool_limits(threads, user_api="blas"):
-                        time.sleep(QUIET_PAUSE_S)
-                        start = time.perf_counter()
-                        block()
-                        times[threads].append((time.perf_counter() - start) / len(batches) * 1e3)
-            one, many = statistics.median(times[1]), statistics.median(times[cores()])
+
+            # Alternated 1, n, 1, n, ... after a warm-up of each, every block after the quiet pause.
+            times = alternate({n: functools.partial(at, n) for n in (1, cores())}, repeats=1, rounds=args.rounds,
+                              warmup=1)
+            one, many = (summary(times[n])["median_ms"] / len(batches) for n in (1, cores()))
             print(f"{name:28s} {one:9.2f} {many:10.2f} {many / one:6.2f}")
     finally:
         stop.set()

@@ -323,3 +323,8 @@ def test_image_grids_put_each_image_in_its_tile_and_z2_grows_upward():
     decode = lambda z: np.repeat(((z[:, :1] > 0) * 0.25 + (z[:, 1:] > 0) * 0.5), 4, axis=1)  # noqa: E731
     grid = plot.manifold_grid(decode, 4, (2, 2)).axes[0].get_images()[0].get_array()
     assert grid[0, 0] == 0.5 and grid[0, -1] == 0.75 and grid[-1, 0] == 0 and grid[-1, -1] == 0.25
+
+
+def test_the_command_offers_the_formats_the_plots_write():
+    """cli keeps its own copy of the format names (so --help does not import matplotlib): the same."""
+    assert cli.FIGURE_FORMATS == plot.FORMATS

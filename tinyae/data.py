@@ -106,6 +106,17 @@ def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def _from_uint8(name, images_train, labels_train, images_test, labels_test, n_val, class_names) -> Dataset:
+    """uint8 images (N, H, W) and their labels as a Dataset: pixels / 255 in float32 (N, 1, H, W),
+    and ``n_val`` training images held out for validation by a fixed permutation (seed 0)."""
+    x_train = (images_train.astype(np.float32) / 255.0)[:, None]
+    x_test = (images_test.astype(np.float32) / 255.0)[:, None]
+    y_train, y_test = labels_train.astype(np.int64), labels_test.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(x_train))
+    val, train = order[:n_val], order[n_val:]
+    return Dataset(name, x_train[train], y_train[train], x_train[val], y_train[val], x_test, y_test, class_names)
+
+
 def load_fashion_mnist_small(n_val: int = 1000) -> Dataset:
     """The demos' default: 14,000 real 28x28 Fashion-MNIST images that ship inside tinyae (6 MB).
 
@@ -123,13 +134,8 @@ def load_fashion_mnist_small(n_val: int = 1000) -> Dataset:
     if _arrays_sha256(arrays) != _EMBEDDED_SHA256:
         raise DatasetUnavailable(f"the embedded dataset {_EMBEDDED} is not the file tinyae shipped (its SHA-256 "
                                  "differs): reinstall tinyae, or rebuild it with scripts/build_fashion_subset.py")
-    x_train = (arrays["x_train"].astype(np.float32) / 255.0)[:, None]
-    x_test = (arrays["x_test"].astype(np.float32) / 255.0)[:, None]
-    y_train, y_test = arrays["y_train"].astype(np.int64), arrays["y_test"].astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(x_train))
-    val, train = order[:n_val], order[n_val:]
-    return Dataset("fashion-mnist-small", x_train[train], y_train[train], x_train[val], y_train[val], x_test,
-                   y_test, FASHION_CLASSES)
+    return _from_uint8("fashion-mnist-small", arrays["x_train"], arrays["y_train"], arrays["x_test"],
+                       arrays["y_test"], n_val, FASHION_CLASSES)
 
 
 # --------------------------------------------------------------------------- #
@@ -289,13 +295,8 @@ def _load_idx_dataset(name: str, root, download: bool, n_val: int) -> Dataset:
     for s in ("train", "test"):
         if len(images[s]) != len(labels[s]):
             raise IDXError(f"{where}: {len(images[s])} {s} images but {len(labels[s])} labels")
-    x_train = (images["train"].astype(np.float32) / 255.0)[:, None]
-    x_test = (images["test"].astype(np.float32) / 255.0)[:, None]
-    y_train, y_test = labels["train"].astype(np.int64), labels["test"].astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(x_train))  # a fixed validation split from training
-    val, train = order[:n_val], order[n_val:]
-    return Dataset(name, x_train[train], y_train[train], x_train[val], y_train[val], x_test, y_test,
-                   _SOURCES[name]["class_names"])
+    return _from_uint8(name, images["train"], labels["train"], images["test"], labels["test"], n_val,
+                       _SOURCES[name]["class_names"])
 
 
 def load_mnist(root: str | os.PathLike | None = None, *, download: bool = False, n_val: int = 5000) -> Dataset:

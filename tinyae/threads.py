@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["DEMO_THREADS", "get_threads", "limit_threads", "set_threads"]
+__all__ = ["DEMO_THREADS", "cores", "get_threads", "limit_threads", "set_threads"]
 
 DEMO_THREADS = 1
 
@@ -28,11 +28,18 @@ def _load_blas_libraries() -> None:
         import scipy.linalg  # noqa: F401
 
 
+def cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _check(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"the thread count must be a whole number >= 1, got {threads!r}")
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(threads, available)  # more threads than cores only ever hurts
+    return min(threads, cores())  # more threads than cores only ever hurts
 
 
 def get_threads() -> int | None:

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..threads import cores
 from .isolation import grade_in_child
 from .limits import DEFAULT_EXAMPLES, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS
 
@@ -44,7 +45,7 @@ def main_check(targets: Sequence[str] | str, *, exercise: str | None = None, max
     if problem:
         print(f"tinyae check: {problem}", file=sys.stderr)
         return EXIT_ERROR
-    workers = max(1, min(jobs or _cores(), len(targets)))
+    workers = max(1, min(jobs or cores(), len(targets)))
 
     def run(target: str) -> dict[str, Any]:
         return grade_in_child(target, exercise=exercise, max_examples=max_examples, seed=seed,
@@ -100,13 +101,6 @@ def _check_options(targets: list[str], exercise: str | None, max_examples: int, 
         except OSError as exc:
             return f"cannot write --json {json_out}: {exc.strerror or exc}"
     return ""
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def full_report(result: dict[str, Any]) -> str:
