@@ -1,7 +1,7 @@
 """How many threads NumPy's BLAS may use for tinyae's matrix products.
 
 The demos' models are small (784 inputs, a few hundred units, batches of 64): on a 2-core
-machine a second BLAS thread bought at most 7% on a quiet machine, and made training 3-7x
+machine a second BLAS thread bought 0-17% on a quiet machine, and made training 2-6x
 slower as soon as one other CPU-bound process ran beside it (OpenBLAS's threads spin and wait
 for each other; measured with ``python -m benchmarks.threads [--load 1]``, numbers in
 docs/performance.md). So the demos use :data:`DEMO_THREADS` = 1 unless told otherwise; the library
