@@ -36,6 +36,22 @@ def test_dense_init_statistics():
     assert he.dtype == np.float32
 
 
+@pytest.mark.parametrize("make, fan_in, fan_out", [
+    (lambda init: ae.Conv2D(20, 30, (3, 5), init=init), 20 * 15, 30 * 15),
+    # the transposed conv counts fan_in in the direction the signal flows: C kh kw / (sh sw)
+    (lambda init: ae.ConvTranspose2D(20, 30, 4, stride=2, init=init), 20 * 16 / 4, 30 * 16),
+])
+def test_conv_init_statistics(make, fan_in, fan_out):
+    ae.seed(0)
+    he = ae.to_numpy(make("he").weight.data)
+    assert abs(he.std() - np.sqrt(2 / fan_in)) < 0.03 * np.sqrt(2 / fan_in)
+    xavier = ae.to_numpy(make("xavier").weight.data)
+    bound = np.sqrt(6 / (fan_in + fan_out))
+    assert xavier.max() <= bound and xavier.min() >= -bound and xavier.max() > 0.95 * bound
+    with pytest.raises(ValueError, match="init must be one of"):
+        make("lecun")
+
+
 def test_activations_by_hand(backend_name):
     x = _to([[-2.0, 0.0, 3.0]])
     np.testing.assert_allclose(ae.to_numpy(ae.ReLU()(x)), [[0, 0, 3]])

@@ -177,6 +177,25 @@ def test_conditional_vae_generates_the_chosen_class():
         model.forward_backward(np.ones((2, 6), dtype=np.float32))
 
 
+def _inits(model):
+    return [(type(m).__name__, m.init) for m in model.modules() if hasattr(m, "init")]
+
+
+def test_builders_initialise_each_layer_for_the_activation_after_it():
+    """He before a ReLU; Glorot before a sigmoid, a tanh, and linear outputs (codes, mu/logvar, logits)."""
+    assert _inits(ae.mlp_autoencoder([64, 32, 8])) == [("Dense", "he"), ("Dense", "xavier"),  # code: linear
+                                                       ("Dense", "he"), ("Dense", "xavier")]  # output: sigmoid
+    assert _inits(ae.mlp_autoencoder([64, 8], activation="tanh", code_activation="relu", loss="mse")) == [
+        ("Dense", "he"), ("Dense", "xavier")]
+    assert _inits(ae.mlp_vae([64, 32], 4)) == [("Dense", "he"), ("Dense", "xavier"), ("Dense", "he"),
+                                               ("Dense", "xavier")]  # mu/logvar and logits are linear
+    assert _inits(ae.stacked_autoencoder([64, 32, 8], activation="relu", loss="mse")) == [
+        ("Dense", "he"), ("Dense", "he"), ("Dense", "he"), ("Dense", "xavier")]
+    assert _inits(ae.conv_vae((1, 8, 8), channels=(4, 8), latent_dim=2)) == [
+        ("Conv2D", "he"), ("Conv2D", "he"), ("Dense", "xavier"), ("Dense", "he"),
+        ("ConvTranspose2D", "he"), ("ConvTranspose2D", "xavier")]
+
+
 def test_builders_restore_the_input_shape():
     for shape in [(1, 28, 28), (1, 8, 8), (2, 7, 9)]:
         model = ae.conv_autoencoder(shape)

@@ -55,9 +55,11 @@ def test_vae_learns_digits(digits):
     x_train, x_val, _, _ = digits
     ae.seed(0)
     model = ae.mlp_vae([64, 64], 4)
+    untrained = model.evaluate(x_val)["loss"]
     history = ae.fit(model, ae.Adam(model.parameters(), lr=3e-3), x_train, x_val, epochs=15, batch_size=32,
                      progress=False)
-    assert history["val_loss"][-1] < 0.85 * history["val_loss"][0]
+    # against the untrained model (the first epoch already learns most of it)
+    assert history["val_loss"][-1] < 0.7 * untrained, (history["val_loss"], untrained)
     assert all(kl > 0 for kl in history["kl"])
     recon = ae.to_numpy(model.reconstruct(x_val))
     # compare like with like: the VAE's summed-over-pixels error against the mean image's

@@ -27,6 +27,7 @@ from .. import backend, kernels
 from ..kernels import conv_output_size
 from ..module import Module, Parameter
 from ..validation import check_float_array, check_matches_parameters
+from .dense import INITS
 
 __all__ = ["Conv2D", "ConvTranspose2D", "conv_output_size", "from_pixel_rows", "pixel_rows", "to_pair"]
 
@@ -77,9 +78,20 @@ class _ConvBase(Module):
         self.padding = to_pair(name, "padding", padding, 0)
         self._cache: Any = None
 
-    def _init_parameters(self, weight_shape: tuple[int, ...], fan_in: float) -> None:
-        """He/Kaiming normal W ~ N(0, 2 / fan_in), b = 0, float32 (drawn on the host)."""
-        self.weight = Parameter(backend.init_array(weight_shape, std=math.sqrt(2.0 / fan_in)), "weight")
+    def _init_parameters(self, weight_shape: tuple[int, ...], fan_in: float, fan_out: float, init: str) -> None:
+        """W drawn by ``init``, b = 0, float32 (drawn on the host); docs/init.md derives both scales.
+
+        "he" (before a ReLU): W ~ N(0, 2 / fan_in). "xavier" (Glorot, before a sigmoid, a tanh or a
+        linear output): W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+        """
+        if init not in INITS:
+            raise ValueError(f"{type(self).__name__}: init must be one of {INITS}, got {init!r}")
+        self.init = init
+        if init == "he":
+            w = backend.init_array(weight_shape, std=math.sqrt(2.0 / fan_in))
+        else:
+            w = backend.init_array(weight_shape, bound=math.sqrt(6.0 / (fan_in + fan_out)))
+        self.weight = Parameter(w, "weight")
         self.bias = Parameter(backend.init_array((self.out_channels,)), "bias")
 
     def extra_repr(self) -> str:
@@ -128,16 +140,20 @@ class Conv2D(_ConvBase):
         dL/dW = G^T X                     (O, C kh kw), reshaped to (O, C, kh, kw)
         dL/db = sum over n, a, c of g     (O,)
 
-    Init: He/Kaiming normal, W ~ N(0, 2 / fan_in) with fan_in = C kh kw (the number of
-    products summed into one output); b = 0. float32.
+    Init (``init="he"``, the default, before a ReLU): W ~ N(0, 2 / fan_in) with fan_in = C kh kw
+    (the number of products summed into one output); ``init="xavier"`` (before a sigmoid, a tanh
+    or a linear output): W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), fan_out = O kh kw.
+    b = 0. float32.
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0
+        self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, *,
+        init: str = "he",
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         kh, kw = self.kernel_size
-        self._init_parameters((self.out_channels, self.in_channels, kh, kw), self.in_channels * kh * kw)
+        self._init_parameters((self.out_channels, self.in_channels, kh, kw), self.in_channels * kh * kw,
+                              self.out_channels * kh * kw, init)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """(N, O, Ho, Wo) for an input (N, C, H, W); raises ValueError when Ho or Wo is below 1."""
@@ -199,7 +215,8 @@ class ConvTranspose2D(_ConvBase):
         dL/dW = Xm^T Gc                   (C, O kh kw), reshaped to (C, O, kh, kw)
         dL/db = sum over n, rows, columns of g     (O,)
 
-    Init: He/Kaiming normal, W ~ N(0, 2 / fan_in), b = 0, float32. Here fan_in is counted in
+    Init: ``init="he"`` (the default) W ~ N(0, 2 / fan_in), ``init="xavier"`` W ~ U(-a, a) with
+    a = sqrt(6 / (fan_in + fan_out)), fan_out = O kh kw; b = 0, float32. Here fan_in is counted in
     the direction the signal flows through this layer: each output element sums, away from
     the borders, C kh kw / (sh sw) products (each input channel reaches it through about
     kh kw / (sh sw) kernel taps), so fan_in = C kh kw / (sh sw). (PyTorch instead counts
@@ -214,6 +231,8 @@ class ConvTranspose2D(_ConvBase):
         stride: Any = 1,
         padding: Any = 0,
         output_padding: Any = 0,
+        *,
+        init: str = "he",
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         name = type(self).__name__
@@ -226,7 +245,7 @@ class ConvTranspose2D(_ConvBase):
                 )
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         fan_in = max(1.0, self.in_channels * kh * kw / (sh * sw))
-        self._init_parameters((self.in_channels, self.out_channels, kh, kw), fan_in)
+        self._init_parameters((self.in_channels, self.out_channels, kh, kw), fan_in, self.out_channels * kh * kw, init)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", output_padding={self.output_padding}"

@@ -26,9 +26,10 @@ class Dense(Module):
         dL/dW = x^T g                     (in, out)
         dL/db = sum over the batch of g   (out,)
 
-    ``init="he"`` (the default, for ReLU networks) draws W ~ N(0, 2/in);
-    ``init="xavier"`` (Glorot, for sigmoid/tanh networks) draws
-    W ~ U(-a, a) with a = sqrt(6 / (in + out)). The bias starts at zero.
+    ``init="he"`` (the default, for a layer followed by a ReLU) draws W ~ N(0, 2/in);
+    ``init="xavier"`` (Glorot, for a layer followed by a sigmoid, a tanh or nothing: a code,
+    logits, a linear output) draws W ~ U(-a, a) with a = sqrt(6 / (in + out)). The bias starts
+    at zero. The builders choose by that rule, layer by layer (docs/init.md).
     """
 
     def __init__(self, in_features: int, out_features: int, *, init: str = "he") -> None:

@@ -45,17 +45,22 @@ def _wrap_image(encoder: list[Module], decoder: list[Module], input_shape: tuple
         decoder.append(Reshape(*input_shape))
 
 
+def init_before(activation: str | None) -> str:
+    """The initialiser for a layer followed by ``activation`` (None: a linear output, e.g. a code,
+    mu and logvar, or logits): He before a ReLU, which zeroes half its inputs, so twice the variance
+    keeps the signal's scale; Glorot before a sigmoid, a tanh or nothing (docs/init.md)."""
+    return "he" if activation in ("relu", "leaky_relu") else "xavier"
+
+
 def mlp_layers(sizes: Sequence[int], activation: str, last: str | None) -> list[Module]:
-    """Dense(sizes[0], sizes[1]), act, ..., Dense(sizes[-2], sizes[-1]), then ``last`` (or nothing)."""
+    """Dense(sizes[0], sizes[1]), act, ..., Dense(sizes[-2], sizes[-1]), then ``last`` (or nothing);
+    each Dense initialised for the activation that follows it (:func:`init_before`)."""
     layers: list[Module] = []
     for k, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-        init = "he" if activation in ("relu", "leaky_relu") else "xavier"
-        layers.append(Dense(fan_in, fan_out, init=init))
-        is_last = k == len(sizes) - 2
-        if not is_last:
-            layers.append(_activation(activation))
-        elif last is not None:
-            layers.append(_activation(last))
+        after = last if k == len(sizes) - 2 else activation
+        layers.append(Dense(fan_in, fan_out, init=init_before(after)))
+        if after is not None:
+            layers.append(_activation(after))
     return layers
 
 
@@ -94,12 +99,13 @@ def stacked_autoencoder(
     sizes = _check_sizes(sizes, input_shape, "stacked_autoencoder")
     if input_shape is not None and len(input_shape) > 1:
         raise ValueError("stacked_autoencoder: give flat inputs, (N, features); reshape images first")
-    encoder = [Sequential(Dense(a, b, init="xavier"), _activation(activation)) for a, b in zip(sizes, sizes[1:])]
+    encoder = [Sequential(Dense(a, b, init=init_before(activation)), _activation(activation))
+               for a, b in zip(sizes, sizes[1:])]
     decoder = []
     for k, (a, b) in enumerate(zip(sizes[::-1], sizes[::-1][1:])):
         last = k == len(sizes) - 2
         out = ("sigmoid" if loss == "bce" else None) if last else activation
-        decoder.append(Sequential(Dense(a, b, init="xavier"), *([_activation(out)] if out else [])))
+        decoder.append(Sequential(Dense(a, b, init=init_before(out)), *([_activation(out)] if out else [])))
     return Autoencoder(Sequential(*encoder), Sequential(*decoder), loss=loss)
 
 
@@ -133,7 +139,7 @@ def _conv_stacks(input_shape: tuple[int, ...], channels: Sequence[int]) -> tuple
     sizes = [(h, w)]
     encoder: list[Module] = []
     for c_in, c_out in zip(chans, chans[1:]):
-        encoder += [Conv2D(c_in, c_out, 3, stride=2, padding=1), ReLU()]
+        encoder += [Conv2D(c_in, c_out, 3, stride=2, padding=1, init=init_before("relu")), ReLU()]
         h, w = conv_output_size(h, 3, 2, 1), conv_output_size(w, 3, 2, 1)
         sizes.append((h, w))
     decoder: list[Module] = []
@@ -141,8 +147,11 @@ def _conv_stacks(input_shape: tuple[int, ...], channels: Sequence[int]) -> tuple
         (big_h, big_w), (small_h, small_w) = sizes[k - 1], sizes[k]
         # ConvTranspose2D(k3, s2, p1) gives (small - 1) 2 - 2 + 3 + op = 2 small - 1 + op
         op = (big_h - (2 * small_h - 1), big_w - (2 * small_w - 1))
-        decoder += [ConvTranspose2D(chans[k], chans[k - 1], 3, stride=2, padding=1, output_padding=op), ReLU()]
-    decoder.pop()  # no ReLU after the last layer: the caller picks the output
+        last = k == 1  # no ReLU after the last layer: the caller picks the output (sigmoid or linear)
+        decoder.append(ConvTranspose2D(chans[k], chans[k - 1], 3, stride=2, padding=1, output_padding=op,
+                                       init=init_before(None if last else "relu")))
+        if not last:
+            decoder.append(ReLU())
     return encoder, decoder, (chans[-1], *sizes[-1])
 
 
@@ -163,8 +172,8 @@ def conv_autoencoder(
     encoder, decoder, feature_shape = _conv_stacks(tuple(input_shape), channels)
     if code_dim is not None:
         flat = math.prod(feature_shape)
-        encoder += [Flatten(), Dense(flat, code_dim)]
-        decoder = [Dense(code_dim, flat), ReLU(), Reshape(*feature_shape), *decoder]
+        encoder += [Flatten(), Dense(flat, code_dim, init=init_before(None))]  # a linear code
+        decoder = [Dense(code_dim, flat, init=init_before("relu")), ReLU(), Reshape(*feature_shape), *decoder]
     if loss == "bce":
         decoder.append(Sigmoid())
     return Autoencoder(Sequential(*encoder), Sequential(*decoder), loss=loss)
@@ -180,6 +189,6 @@ def conv_vae(
     (mu, logvar); the decoder is Dense, ReLU, Reshape and the transposed convs (emitting logits)."""
     encoder, decoder, feature_shape = _conv_stacks(tuple(input_shape), channels)
     flat = math.prod(feature_shape)
-    encoder += [Flatten(), Dense(flat, 2 * latent_dim)]
-    decoder = [Dense(latent_dim, flat), ReLU(), Reshape(*feature_shape), *decoder]
+    encoder += [Flatten(), Dense(flat, 2 * latent_dim, init=init_before(None))]  # mu and logvar: linear
+    decoder = [Dense(latent_dim, flat, init=init_before("relu")), ReLU(), Reshape(*feature_shape), *decoder]
     return VAE(Sequential(*encoder), Sequential(*decoder), latent_dim, **vae_kw)
