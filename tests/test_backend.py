@@ -135,8 +135,20 @@ def test_mixing_backends_raises_a_clear_type_error():
 
 def test_float64_input_to_float32_layer_is_refused(backend_name):
     """NumPy would mix them silently and round the float64 gradient into float32; CuPy would fail later."""
-    with pytest.raises(TypeError, match=r"Dense\(3 -> 2\): the input is .*float64 but the parameters are .*float32"):
+    with pytest.raises(TypeError, match=r"Dense\(3 -> 2\): the input is .*float64 but the parameters are .*float32"
+                                        r".*model\(x.astype\(np.float32\)\).*fit and map_batches convert"):
         ae.Dense(3, 2)(ae.to_backend(np.ones((1, 3))))
+
+
+def test_fit_and_map_batches_take_float64_numpy_data(backend_name):
+    """The policy the error message promises: np.random.rand's float64 goes straight into fit and
+    map_batches, which convert each batch to the model's dtype and backend."""
+    x = np.random.default_rng(0).random((16, 4))  # float64, on the host
+    model = ae.mlp_autoencoder([4, 2], loss="mse").to(backend_name)
+    history = ae.fit(model, ae.Adam(model.parameters()), x, epochs=1, batch_size=8, progress=False)
+    assert np.isfinite(history["loss"][0])
+    codes = ae.map_batches(model.encode, x, like=model)
+    assert codes.shape == (16, 2) and codes.dtype == np.float32
 
 
 def test_module_to_moves_parameters_and_gradients():

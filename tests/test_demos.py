@@ -73,11 +73,55 @@ def test_every_demo_is_tested():
 
 
 def test_latent_demo_beats_the_mean_image(tmp_path):
-    """With its real budget (a few seconds on the digits) the 2-D autoencoder beats the mean image, and PCA."""
-    demos.run_all(["latent"], "digits", out=tmp_path, progress=False)
+    """With its real budget (a few seconds on the digits) the 2-D autoencoder beats the mean image, and PCA.
+    The result returns the figures it wrote, and the metrics of metrics.json."""
+    result = demos.run_all(["latent"], "digits", out=tmp_path, progress=False)["latent"]
     metrics = json.loads((tmp_path / "latent" / "metrics.json").read_text())
+    assert metrics == result.metrics
     assert metrics["ae_test_mse"] < 0.7 * metrics["mean_image_test_mse"]
     assert metrics["ae_test_mse"] < metrics["pca_test_mse"]
+    assert [path.stem for path in result.files] == list(result.figures)
+    assert {path.name for path in result.files} == set(EXPECTED["latent"][0])
+
+
+def test_a_demo_without_a_folder_returns_its_figures_and_writes_nothing(tmp_path, monkeypatch):
+    """The notebook way: run(name, dataset name) keeps the figures, writes no file, and leaves nothing
+    in pyplot's list of open figures (a notebook would show each figure twice)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    def probe(ctx):
+        ctx.save(plot.compare_curves({"a": [1, 2]}, "t", "y"), "curve")
+        ctx.save(History.plot(_history()), "training_curves")
+        return {"answer": 42}
+
+    monkeypatch.setitem(demos.DEMOS, "probe", demos.Demo("probe", "a probe", probe))
+    monkeypatch.chdir(tmp_path)
+    before = plt.get_fignums()
+    result = demos.run("probe", "digits", progress=False)
+    assert list(result.figures) == ["curve", "training_curves"] and result.files == []
+    assert all(isinstance(fig, Figure) for fig in result.figures.values())
+    assert result.metrics["answer"] == 42 and result.metrics["dataset"] == "digits"
+    assert list(tmp_path.iterdir()) == [] and plt.get_fignums() == before
+    result.figures["curve"].savefig(tmp_path / "shown.png")  # still drawable after the run
+    assert (tmp_path / "shown.png").stat().st_size > 1000
+
+
+def _history():
+    history = History()
+    for loss in (3.0, 2.0, 1.5):
+        history.append({"loss": loss, "val_loss": loss + 0.2, "kl": loss / 3, "val_kl": loss / 3})
+    return history
+
+
+def test_history_plot_draws_every_term():
+    fig = _history().plot(title="VAE")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "kl"] and fig._suptitle.get_text() == "VAE"
+    lines = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[3.0, 2.0, 1.5], [3.2, 2.2, 1.7]]
+    with pytest.raises(ValueError, match="nothing to plot yet"):
+        History().plot()
 
 
 def test_the_default_dataset_is_28x28_and_figures_come_in_the_format_asked(tmp_path, capsys):

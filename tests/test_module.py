@@ -148,3 +148,39 @@ def test_sequential_rejects_non_modules_and_reprs_nicely():
         ae.Sequential(ae.ReLU(), 3)
     text = repr(_net())
     assert "(0): Dense(4 -> 3)" in text and "(2): Dense(3 -> 2)" in text
+
+
+def test_freeze_unfreeze_and_parameter_counts():
+    model = ae.mlp_autoencoder([6, 4, 2], loss="mse")
+    assert model.num_parameters() == (6 * 4 + 4) + (4 * 2 + 2) + (2 * 4 + 4) + (4 * 6 + 6)
+    assert model.encoder.freeze() is model.encoder
+    assert model.num_parameters(trainable_only=True) == (2 * 4 + 4) + (4 * 6 + 6)
+    assert "frozen" in repr(model.encoder[0].weight)
+    model.unfreeze()
+    assert model.num_parameters(trainable_only=True) == model.num_parameters()
+
+
+def test_summary_lists_every_layer_with_its_output_shape_and_counts():
+    model = ae.conv_vae((1, 8, 8), channels=(4, 8), latent_dim=3)
+    model.encoder.freeze()
+    summary = model.summary((1, 8, 8))
+    rows = [(row.name, row.layer, row.output_shape, row.parameters, row.frozen) for row in summary.rows]
+    assert rows[0] == ("encoder.0", "Conv2D", ("N", 4, 4, 4), 4 * 9 + 4, True)
+    assert rows[5] == ("encoder.5", "Dense", ("N", 6), 8 * 2 * 2 * 6 + 6, True)  # mu and logvar
+    assert rows[6] == ("decoder.0", "Dense", ("N", 32), 3 * 32 + 32, False)  # from z, 3 numbers
+    assert rows[-1] == ("decoder.5", "ConvTranspose2D", ("N", 1, 8, 8), 4 * 9 + 1, False)
+    assert summary.total == model.num_parameters() == sum(row[3] for row in rows)
+    assert summary.frozen == model.encoder.num_parameters()
+    table = str(summary)
+    assert "encoder.0  Conv2D" in table and "(N, 1, 8, 8)" in table and "(frozen)" in table
+    assert f"Total parameters:     {summary.total:,}" in table and repr(summary) == table
+    assert model.training and all(m.training for m in model.modules())  # the mode is put back
+
+
+def test_summary_without_a_shape_and_with_labels_and_a_wrong_shape():
+    assert ae.Dense(3, 2).summary().rows[0].output_shape is None
+    cvae = ae.ConditionalVAE(ae.Sequential(ae.Dense(6 + 3, 4)), ae.Sequential(ae.Dense(2 + 3, 6)), 2, 3)
+    assert cvae.summary((6,), labels=[1]).rows[-1].output_shape == ("N", 6)
+    with pytest.raises(ValueError, match=r"summary: a zero input of shape \(N, 5\) does not run through "
+                                         r"ConditionalVAE: .*expected input of shape \(N, 9\)"):
+        cvae.summary((5,), labels=[1])

@@ -248,3 +248,44 @@ def test_optimizer_state_dict_takes_adam_back_to_the_snapshot():
     p.data = data.copy()
     opt.step()
     np.testing.assert_array_equal(p.data, second)
+
+
+@pytest.mark.parametrize("make", [lambda ps: ae.SGD(ps, lr=0.1, momentum=0.9), lambda ps: ae.Adam(ps, lr=0.1)])
+def test_optimizers_skip_frozen_parameters(backend_name, make):
+    model = ae.mlp_autoencoder([4, 3, 2], loss="mse").to(backend_name)
+    model.encoder.freeze()
+    before = model.state_dict()
+    opt = make(model.parameters())
+    x = ae.to_backend(np.random.default_rng(0).random((8, 4)), dtype=np.float32)
+    model.forward_backward(x)
+    assert any(np.abs(ae.to_numpy(p.grad)).max() > 0 for p in model.encoder.parameters())  # gradients still flow
+    opt.step()
+    after = model.state_dict()
+    assert all(np.array_equal(after[k], before[k]) for k in before if k.startswith("encoder."))
+    assert all(not np.array_equal(after[k], before[k]) for k in before if k.startswith("decoder."))
+    assert model.num_parameters(trainable_only=True) == sum(p.size for p in model.decoder.parameters())
+
+
+def test_adam_counts_each_parameters_steps_as_torch_does():
+    """Frozen for two steps, then unfrozen: the parameter's first update is Adam's first step
+    (bias correction from t = 1), as torch skips a parameter without a gradient."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    w0, grads = rng.standard_normal(5), rng.standard_normal((4, 5))
+    frozen, moving = ae.Parameter(w0.copy()), ae.Parameter(w0.copy())
+    opt = ae.Adam([frozen, moving], lr=0.1)
+    theirs = [torch.tensor(w0.copy(), requires_grad=True) for _ in range(2)]
+    opt_theirs = torch.optim.Adam(theirs, lr=0.1)
+    frozen.trainable = False
+    for step, g in enumerate(grads):
+        if step == 2:
+            frozen.trainable = True
+        for p in (frozen, moving):
+            p.grad[...] = g
+        opt.step()
+        theirs[0].grad = torch.tensor(g) if step >= 2 else None
+        theirs[1].grad = torch.tensor(g)
+        opt_theirs.step()
+    assert opt.t == 4 and opt.steps == (2, 4)
+    for ours, other in zip((frozen, moving), theirs):
+        np.testing.assert_allclose(ours.data, other.detach().numpy(), rtol=1e-12, atol=1e-12)

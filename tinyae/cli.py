@@ -44,6 +44,9 @@ def _dpi(text: str) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the command writes files: no display needed, no windows in a lecture
         from . import demos
     except ImportError as exc:  # matplotlib or scikit-learn missing
         print(f'tinyae demo needs the demos extra: pip install "tinyae[demos]" ({exc})', file=sys.stderr)

@@ -1,8 +1,14 @@
-"""The lecture demos: each trains what it needs, writes its figures and a metrics.json.
+"""The lecture demos: each trains what it needs, draws its figures and reports its metrics.
 
-Run them with ``tinyae demo NAME|all`` (or ``python demos/NAME.py``); each demo writes into
-``OUT/NAME/`` and prints what it wrote. The default dataset is the 28x28 Fashion-MNIST subset
-that ships inside tinyae (offline); ``--dataset digits`` (8x8) is the quick option.
+Run them with ``tinyae demo NAME|all`` (or ``python demos/NAME.py``); each demo writes its
+figures and a metrics.json into ``OUT/NAME/`` and prints what it wrote. The default dataset is
+the 28x28 Fashion-MNIST subset that ships inside tinyae (offline); ``--dataset digits`` (8x8) is
+the quick option. In a notebook, :func:`run` without ``out`` writes nothing and returns the
+figures::
+
+    result = tinyae.demos.run("latent", "digits")
+    result.figures["latent_map"]          # shown inline
+    result.metrics["ae_test_mse"]
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import backend, plot
 from .data import DEFAULT_DATASET, Dataset
@@ -36,7 +43,7 @@ from .optim import Adam
 from .threads import DEMO_THREADS, limit_threads
 from .train import History, fit, map_batches, pretrain_layerwise
 
-__all__ = ["DEMOS", "Context", "run", "run_all"]
+__all__ = ["DEMOS", "Context", "DemoResult", "run", "run_all"]
 
 # Each demo's epoch budget is set for the embedded default (11,000 training images); on another
 # dataset it is scaled to see about as many samples (at least 2 epochs, at most 6x as many), unless
@@ -46,19 +53,21 @@ _REFERENCE_TRAIN_SIZE = 11000
 
 @dataclass
 class Context:
-    """What a demo gets: the data, its output folder, and the run's settings."""
+    """What a demo gets: the data, its output folder (None: keep the figures, write nothing), and
+    the run's settings; it collects the demo's figures and the files written."""
 
     data: Dataset
-    out: Path
+    out: Path | None
     epochs: int | None = None
     progress: bool = True
     name: str = "demo"
     fmt: str = "png"
     dpi: int = 110
     files: list[Path] = field(default_factory=list)
+    figures: dict[str, Figure] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.out = Path(self.out)
+        self.out = None if self.out is None else Path(self.out)
 
     def epochs_for(self, on_default: int) -> int:
         """The epoch budget: --epochs if given, else ``on_default`` (set for the embedded dataset)
@@ -68,10 +77,13 @@ class Context:
             return self.epochs
         return max(2, min(6 * on_default, round(on_default * _REFERENCE_TRAIN_SIZE / len(self.data.x_train))))
 
-    def save(self, fig: Any, stem: str) -> None:
-        """Write ``fig`` as OUT/NAME/stem.FORMAT (a suffix on ``stem`` gives way to the run's format)."""
+    def save(self, fig: Figure, stem: str) -> None:
+        """Keep ``fig`` as ``figures[stem]`` and, with an output folder, write it as
+        OUT/NAME/stem.FORMAT (a suffix on ``stem`` gives way to the run's format)."""
         stem = str(Path(stem).with_suffix("")) if Path(stem).suffix.lstrip(".") in plot.FORMATS else stem
-        self.files.append(plot.save(fig, self.out / f"{stem}.{self.fmt}", dpi=self.dpi))
+        self.figures[stem] = fig
+        if self.out is not None:
+            self.files.append(plot.save(fig, self.out / f"{stem}.{self.fmt}", dpi=self.dpi))
 
     @property
     def d(self) -> int:
@@ -101,6 +113,17 @@ class Context:
 
     def class_labels(self, indices: np.ndarray) -> list[str]:
         return [self.data.class_names[int(c)] for c in self.data.y_test[indices]]
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run` returns: the metrics (as in metrics.json), the figures by name (shown
+    inline in a notebook), and the files written (none without an output folder)."""
+
+    name: str
+    metrics: dict[str, Any]
+    figures: dict[str, Figure]
+    files: list[Path]
 
 
 @dataclass
@@ -479,17 +502,22 @@ def _check_names(names: list[str]) -> list[str]:
     return list(dict.fromkeys(expanded))
 
 
-def run(name: str, data: Dataset, out: str | Path, *, epochs: int | None = None, progress: bool = True,
-        seed: int = 0, fmt: str = "png", dpi: int = 110) -> dict[str, Any]:
-    """Run one demo on ``data``; write its figures (``fmt``: png, svg or pdf) and metrics.json into
-    ``out/name``; return the metrics."""
+def run(name: str, data: Dataset | str = DEFAULT_DATASET, out: str | Path | None = None, *,
+        epochs: int | None = None, progress: bool = True, seed: int = 0, fmt: str = "png",
+        dpi: int = 110) -> DemoResult:
+    """Run one demo on ``data`` (a Dataset, or a dataset's name for :func:`tinyae.data.load`) and
+    return its metrics and figures. With ``out``, also write the figures (``fmt``: png, svg or pdf)
+    and metrics.json into ``out/name`` and print what was written."""
     _check_names([name])
     if fmt not in plot.FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}: expected one of {', '.join(plot.FORMATS)}")
     plot.check_dpi(dpi)
+    if isinstance(data, str):
+        data = load_dataset(data)
     entry = DEMOS[name]
-    folder = Path(out) / name
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = None if out is None else Path(out) / name
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     ctx = Context(data, folder, epochs, progress, name, fmt, dpi)
     print(f"[{name}] {entry.title} ...", flush=True)
     backend.seed(seed)
@@ -498,17 +526,20 @@ def run(name: str, data: Dataset, out: str | Path, *, epochs: int | None = None,
     metrics = _finite({"demo": name, "title": entry.title, "dataset": data.name,
                        "image_shape": list(data.image_shape), "train_images": len(data.x_train), **metrics,
                        "seconds": round(time.perf_counter() - start, 2)})
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"[{name}] {len(ctx.files)} figures and metrics.json in {folder}/ ({metrics['seconds']:.1f} s)")
-    for path in ctx.files:
-        print(f"    {path}")
-    return metrics
+    if folder is None:
+        print(f"[{name}] {len(ctx.figures)} figures ({metrics['seconds']:.1f} s)")
+    else:
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        print(f"[{name}] {len(ctx.files)} figures and metrics.json in {folder}/ ({metrics['seconds']:.1f} s)")
+        for path in ctx.files:
+            print(f"    {path}")
+    return DemoResult(name, metrics, ctx.figures, ctx.files)
 
 
-def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path = "tinyae-figures", *,
+def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path | None = "tinyae-figures", *,
             epochs: int | None = None, progress: bool = True, seed: int = 0, fmt: str = "png", dpi: int = 110,
-            threads: int | None = DEMO_THREADS) -> dict[str, dict[str, Any]]:
-    """Run several demos (``["all"]`` for every one) on a dataset loaded once.
+            threads: int | None = DEMO_THREADS) -> dict[str, DemoResult]:
+    """Run several demos (``["all"]`` for every one) on a dataset loaded once; see :func:`run`.
 
     ``threads``: NumPy's BLAS threads while the demos run (default 1, see :mod:`tinyae.threads`;
     None leaves the process's setting alone).

@@ -13,6 +13,7 @@ for the length of their encoder's backward pass (:func:`skipping_input_gradient`
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,12 +32,17 @@ class Parameter:
     ``data`` and ``grad`` may be reassigned (same shape, any float dtype of the backend, e.g.
     float64 for a gradient check): layers and optimizers read them at every call, so nothing
     holds a stale copy. New ``data`` of another dtype or backend gets a zero gradient to match.
+
+    ``trainable`` (True at creation; :meth:`Module.freeze` / :meth:`Module.unfreeze` set it):
+    optimizers leave a parameter that is not trainable as it is. Backward still adds its gradient,
+    which is what the layers before it need anyway (dL/dx flows through a frozen layer).
     """
 
     def __init__(self, data: Any, name: str = "") -> None:
         self._data = data
         self.name = name
         self._grad = backend.array_module(data).zeros_like(data)
+        self.trainable = True
 
     @property
     def data(self) -> Any:
@@ -72,6 +78,11 @@ class Parameter:
     def shape(self) -> tuple[int, ...]:
         return tuple(self._data.shape)
 
+    @property
+    def size(self) -> int:
+        """The number of scalars in ``data``."""
+        return math.prod(self.shape)
+
     def zero_grad(self) -> None:
         """Set the gradient to zeros, in place (an array kept from ``p.grad`` becomes zeros too)."""
         self._grad[...] = 0.0
@@ -82,7 +93,8 @@ class Parameter:
         return self
 
     def __repr__(self) -> str:
-        return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.data.dtype})"
+        frozen = "" if self.trainable else ", frozen"
+        return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.data.dtype}{frozen})"
 
 
 class Module:
@@ -166,6 +178,33 @@ class Module:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.zero_grad()
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """The number of scalars in the parameters (those not frozen, with ``trainable_only``)."""
+        return sum(p.size for p in self.parameters() if p.trainable or not trainable_only)
+
+    def freeze(self) -> Module:
+        """Make every parameter of this module untrainable: optimizers leave them as they are (to
+        train a new head on a fixed encoder, say). Gradients still flow through. Returns self."""
+        for p in self.parameters():
+            p.trainable = False
+        return self
+
+    def unfreeze(self) -> Module:
+        """Undo :meth:`freeze`: every parameter of this module is trained again. Returns self."""
+        for p in self.parameters():
+            p.trainable = True
+        return self
+
+    def summary(self, input_shape: tuple[int, ...] | None = None, **forward_kw: Any) -> Any:
+        """One row per layer: its name, what it is, its output shape for an input of
+        ``input_shape`` (one sample's shape, without the batch; omit it for the parameter counts
+        only) and its parameter count; then the total, trainable and frozen counts. Returns a
+        :class:`tinyae.summary.Summary`, which prints as the table. ``forward_kw`` go to the
+        forward pass (a conditional VAE's ``labels``)."""
+        from .summary import summarize  # summary.py builds on this module
+
+        return summarize(self, input_shape, **forward_kw)
 
     # -- modes ---------------------------------------------------------------#
     def train(self, mode: bool = True) -> Module:

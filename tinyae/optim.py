@@ -100,6 +100,8 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
+            if not p.trainable:
+                continue
             velocity = self._buffer(i, "velocity") if self.momentum else None
             kernels.sgd_update(p.data, p.grad, velocity, lr=self.lr, momentum=self.momentum)
 
@@ -116,7 +118,9 @@ class Adam(Optimizer):
         theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
     eps is added after the bias-corrected square root, as in PyTorch. ``state[i]["m"]`` and
-    ``["v"]`` are m and v (PyTorch's ``exp_avg`` and ``exp_avg_sq``); ``t`` is the step count.
+    ``["v"]`` are m and v (PyTorch's ``exp_avg`` and ``exp_avg_sq``); ``t`` counts the calls of
+    ``step()`` and ``steps[i]`` the updates of parameter i, the t of its bias correction: a frozen
+    parameter's count waits, as in PyTorch, so its correction starts afresh when it is unfrozen.
     The update is the kernel :func:`tinyae.kernels.adam_update` (derivation: docs/adam.md).
     """
 
@@ -139,14 +143,20 @@ class Adam(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
         self.t = 0
+        self.steps = (0,) * len(self.params)  # a tuple: state_dict's snapshot must not share it
 
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas
+        steps = list(self.steps)
         for i, p in enumerate(self.params):
+            if not p.trainable:
+                continue
+            steps[i] += 1
             m, v = self._buffer(i, "m"), self._buffer(i, "v")
-            kernels.adam_update(p.data, p.grad, m, v, lr=self.lr, beta1=b1, beta2=b2, eps=self.eps, step=self.t,
+            kernels.adam_update(p.data, p.grad, m, v, lr=self.lr, beta1=b1, beta2=b2, eps=self.eps, step=steps[i],
                                 weight_decay=self.weight_decay)
+        self.steps = tuple(steps)
 
 
 # --------------------------------------------------------------------------- #

@@ -1,4 +1,4 @@
-"""Matplotlib figures for the lecture demos. Each function returns its Figure (Agg backend).
+"""Matplotlib figures for the lecture demos; each function returns its Figure (a notebook shows it, save() writes it).
 
 Inputs are host arrays (use ``tinyae.to_numpy``). Images are given as (N, H, W), (N, 1, H, W)
 or flat (N, H * W) with ``image_shape``; values in [0, 1] are drawn in grey, 0 black.
@@ -16,14 +16,11 @@ from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, and no surprise windows in a lecture
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt  # imported for its notebook hook: Jupyter shows a returned Figure inline
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "FORMATS",
@@ -66,6 +63,14 @@ def _images(x: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarr
     return x.reshape(x.shape[0], side, side)
 
 
+def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], squeeze: bool = True):
+    """A Figure of its own and its axes, made outside pyplot: no window opens, nothing is kept in
+    pyplot's list of open figures (a notebook would show each one twice, a long run would leak them),
+    and the caller decides: show it (a notebook displays a returned Figure) or :func:`save` it."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
+
+
 def check_dpi(dpi: int) -> int:
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 1200:
         raise ValueError(f"dpi must be a whole number from 20 to 1200, got {dpi!r}")
@@ -73,8 +78,9 @@ def check_dpi(dpi: int) -> int:
 
 
 def save(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
-    """Write ``fig`` to ``path`` and close it; return the path. The suffix picks the format (any
-    that matplotlib writes: .png, .svg, .pdf, .jpg ...; the demos offer :data:`FORMATS`)."""
+    """Write ``fig`` to ``path``; return the path. The suffix picks the format (any that matplotlib
+    writes: .png, .svg, .pdf, .jpg ...; the demos offer :data:`FORMATS`). A pyplot figure is closed
+    after; this module's own figures are not in pyplot's list and need no closing."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     supported = fig.canvas.get_supported_filetypes()
@@ -135,7 +141,7 @@ def _tiles(ax, grid: np.ndarray, row_labels: Sequence[str] | None = None, col_la
 
 
 def _grid_figure(rows: int, cols: int, tile: float = 0.75, extra_w: float = 1.3, extra_h: float = 0.9):
-    fig, ax = plt.subplots(figsize=(tile * cols + extra_w, tile * rows + extra_h))
+    fig, ax = _subplots(figsize=(tile * cols + extra_w, tile * rows + extra_h))
     return fig, ax
 
 
@@ -212,9 +218,9 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray, title: str = "Latent s
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"latent_scatter: expected codes of shape (N, 2), got {codes.shape}")
-    fig, ax = plt.subplots(figsize=(6.6, 5.2))
+    fig, ax = _subplots(figsize=(6.6, 5.2))
     classes = np.unique(labels)
-    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
     for k, c in enumerate(classes):
         mask = labels == c
         name = class_names[int(c)] if class_names is not None else str(c)
@@ -239,7 +245,7 @@ def manifold_grid(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, image
     z = np.array([[a, b] for b in quantiles[::-1] for a in quantiles], dtype=np.float32)  # z2 grows upward
     images = _images(decode(z), image_shape)
     h, w = images.shape[1:]
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    fig, ax = _subplots(figsize=(7.5, 7.5))
     _tiles(ax, images.reshape(n, n, h, w), lines=False)
     # Ticks at a few tiles' centres, labelled with the code there.
     marks = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})
@@ -256,7 +262,7 @@ def manifold_grid(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, image
 def anomaly_histogram(normal_scores: np.ndarray, anomalous_scores: np.ndarray, threshold: float, auc: float,
                       title: str = "Anomaly scores") -> Figure:
     """Histograms of reconstruction errors of normal and anomalous test samples, the threshold, the AUC."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     top = float(np.quantile(np.concatenate([normal_scores, anomalous_scores]), 0.995))
     bins = np.linspace(0, top, 50)
     # The last 0.5% would stretch the axis: they are counted in the last bin instead of dropped.
@@ -285,7 +291,7 @@ def training_curves(history: dict, title: str = "Training curves", ylabel: str =
     terms = [k for k in history if not k.startswith("val_") and k not in skip]
     if "loss" in history:
         terms = ["loss"] + [t for t in terms if t != "loss" and not np.allclose(history[t], history["loss"])]
-    fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(terms), figsize=(4.2 * len(terms), 3.4), squeeze=False)
     for ax, term in zip(axes[0], terms):
         epochs = np.arange(1, len(history[term]) + 1)
         ax.plot(epochs, history[term], marker="o", markersize=3, label="train")
@@ -316,7 +322,7 @@ def pca_vs_autoencoder(originals: np.ndarray, pca: np.ndarray, autoencoder: np.n
 def activation_histogram(codes: dict[str, np.ndarray], title: str = "Code activations",
                          target: float | None = None) -> Figure:
     """Histogram of code activations for each named model (e.g. L1 and KL sparse autoencoders)."""
-    fig, axes = plt.subplots(1, len(codes), figsize=(4.5 * len(codes), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(codes), figsize=(4.5 * len(codes), 3.4), squeeze=False)
     for ax, (name, activations) in zip(axes[0], codes.items()):
         activations = np.asarray(activations).ravel()
         ax.hist(activations, bins=50, color="tab:blue")
@@ -352,7 +358,7 @@ def unit_images(weights: np.ndarray, image_shape: Sequence[int], title: str = "U
     padded = np.zeros((rows * cols, height * width), dtype=np.float32)
     padded[:units] = rows_of_pixels
     limit = float(np.quantile(np.abs(rows_of_pixels), 0.99)) or 1.0
-    fig, ax = plt.subplots(figsize=(0.85 * cols + 1.6, 0.85 * rows + 0.8))
+    fig, ax = _subplots(figsize=(0.85 * cols + 1.6, 0.85 * rows + 0.8))
     image = _tiles(ax, padded.reshape(rows, cols, height, width), vmin=-limit, vmax=limit, cmap="RdBu_r")
     if labels is not None:
         for k, label in enumerate(labels[:units]):
@@ -378,7 +384,7 @@ def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, 
     e.g. in pretraining); ``shade`` = (from, to, label) marks that span.
     """
     starts = starts or {}
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    fig, ax = _subplots(figsize=(6.8, 4.2))
     if shade is not None:
         ax.axvspan(shade[0], shade[1], color="0.9", label=shade[2])
     for name, values in curves.items():
@@ -395,7 +401,7 @@ def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, 
 def bar_chart(values: dict[str, float], title: str, ylabel: str) -> Figure:
     """One labelled bar per entry, its value written on top (for one run each; with several runs
     per entry, :func:`accuracy_spread` shows their spread)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _subplots(figsize=(6, 4))
     bars = ax.bar(list(values), list(values.values()), color=["tab:gray", "tab:blue", "tab:orange", "tab:green"])
     for bar, value in zip(bars, values.values()):
         ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.3f}", ha="center", va="bottom")
@@ -412,7 +418,7 @@ def accuracy_spread(values: dict[str, Sequence[float]], title: str, ylabel: str 
     zoomed to the data, since the differences are what matters."""
     if not values or not all(len(runs) for runs in values.values()):
         raise ValueError(f"accuracy_spread: expected at least one run for each entry, got {values!r}")
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    fig, ax = _subplots(figsize=(6.8, 4.2))
     colors = ["tab:gray", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
     low = min(min(v) for v in values.values())
     high = max(max(v) for v in values.values())

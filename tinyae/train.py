@@ -46,6 +46,16 @@ class History(dict):
     def epochs(self) -> int:
         return len(self.get("loss", []))
 
+    def plot(self, title: str = "Training curves", ylabel: str = "loss per sample") -> Any:
+        """A matplotlib Figure of every loss term per epoch, training solid and validation dashed
+        (:func:`tinyae.plot.training_curves`; needs matplotlib: ``pip install "tinyae[demos]"``).
+        A notebook shows it; ``fig.savefig("curves.png")`` writes it."""
+        if not self.epochs:
+            raise ValueError("History.plot: there is nothing to plot yet (no epoch finished)")
+        from . import plot  # matplotlib only when a figure is asked for
+
+        return plot.training_curves(self, title, ylabel)
+
 
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite. The model and the optimizer are back where they were at the

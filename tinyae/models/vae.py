@@ -91,8 +91,9 @@ class VAE(Module):
         """decode(mu): the deterministic reconstruction."""
         return self.decode(self.encode(x, labels)[0], labels)
 
-    def forward(self, x: Any) -> Any:
-        return self.reconstruct(x)
+    def forward(self, x: Any, labels: Any = None) -> Any:
+        """The deterministic reconstruction, :meth:`reconstruct` (a conditional VAE needs ``labels``)."""
+        return self.reconstruct(x, labels)
 
     def backward(self, grad_out: Any) -> Any:
         raise NotImplementedError(
