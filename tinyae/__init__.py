@@ -19,6 +19,7 @@ from .backend import (
     use_backend,
 )
 from .gradcheck import GradientCheckError, check_module
+from .interop import from_torch, to_torch
 from .io import CheckpointError, load, save
 from .layers import (
     Conv2D,
@@ -99,6 +100,7 @@ __all__ = [
     "conv_autoencoder",
     "conv_vae",
     "fit",
+    "from_torch",
     "gaussian_kl",
     "get_backend",
     "get_threads",
@@ -120,5 +122,6 @@ __all__ = [
     "threads",
     "to_backend",
     "to_numpy",
+    "to_torch",
     "use_backend",
 ]
