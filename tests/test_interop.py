@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -388,3 +389,22 @@ def test_importing_tinyae_does_not_import_torch():
     """tinyae never depends on torch: only to_torch / from_torch import it."""
     code = "import sys, tinyae, tinyae.interop; assert 'torch' not in sys.modules, 'tinyae imported torch'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_onnx_export_falls_out_of_the_torch_path(tmp_path):
+    """ONNX through torch's exporter (it needs the onnx package), checked with onnx's own reference
+    evaluator: the exported graph computes what tinyae computes, for any batch size."""
+    onnx = pytest.importorskip("onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    ae.seed(0)
+    model = ae.conv_autoencoder((1, 8, 8), channels=(2, 4), code_dim=3)
+    path = tmp_path / "ae.onnx"
+    with warnings.catch_warnings():  # the TorchScript exporter is "legacy"; the newer one also needs onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(ae.to_torch(model).eval(), (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    onnx.checker.check_model(onnx.load(str(path)))
+    x = np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(ReferenceEvaluator(str(path)).run(None, {"x": x})[0], ae.to_numpy(model(x)),
+                               rtol=1e-5, atol=1e-6)
