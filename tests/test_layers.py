@@ -34,6 +34,10 @@ def test_dense_init_statistics():
     bound = np.sqrt(6 / 700)
     assert xavier.max() <= bound and xavier.min() >= -bound and xavier.max() > 0.95 * bound
     assert he.dtype == np.float32
+    torch_like = ae.Dense(400, 300, init="torch")  # nn.Linear's default: W and b ~ U(+-1/sqrt(in))
+    for p in (torch_like.weight, torch_like.bias):
+        values = ae.to_numpy(p.data)
+        assert np.abs(values).max() <= 1 / 20 and np.abs(values).max() > 0.95 / 20
 
 
 @pytest.mark.parametrize("make, fan_in, fan_out", [
@@ -50,6 +54,18 @@ def test_conv_init_statistics(make, fan_in, fan_out):
     assert xavier.max() <= bound and xavier.min() >= -bound and xavier.max() > 0.95 * bound
     with pytest.raises(ValueError, match="init must be one of"):
         make("lecun")
+
+
+@pytest.mark.parametrize("make, torch_fan_in", [
+    (lambda: ae.Conv2D(20, 30, (3, 5), init="torch"), 20 * 15),
+    (lambda: ae.ConvTranspose2D(20, 30, 4, stride=2, init="torch"), 30 * 16),  # torch counts O kh kw here
+])
+def test_conv_torch_init_uses_torchs_fan_in(make, torch_fan_in):
+    layer = make()
+    bound = 1 / np.sqrt(torch_fan_in)
+    for p in (layer.weight, layer.bias):
+        values = np.abs(ae.to_numpy(p.data))
+        assert values.max() <= bound and values.max() > 0.9 * bound
 
 
 def test_activations_by_hand(backend_name):

@@ -196,6 +196,16 @@ def test_builders_initialise_each_layer_for_the_activation_after_it():
         ("ConvTranspose2D", "he"), ("ConvTranspose2D", "xavier")]
 
 
+def test_builders_take_torchs_default_init_everywhere():
+    for model in (ae.mlp_autoencoder([64, 32, 8], init="torch"), ae.mlp_vae([64, 32], 4, init="torch"),
+                  ae.conv_vae((1, 8, 8), channels=(4, 8), latent_dim=2, init="torch"),
+                  ae.conv_autoencoder((1, 8, 8), channels=(4,), code_dim=3, init="torch"),
+                  ae.stacked_autoencoder([64, 32, 8], init="torch")):
+        assert {init for _, init in _inits(model)} == {"torch"}
+    with pytest.raises(ValueError, match=r"init must be one of \('rule', 'torch'\), got 'he'"):
+        ae.mlp_autoencoder([64, 8], init="he")
+
+
 def test_builders_restore_the_input_shape():
     for shape in [(1, 28, 28), (1, 8, 8), (2, 7, 9)]:
         model = ae.conv_autoencoder(shape)

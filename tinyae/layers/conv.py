@@ -19,7 +19,6 @@ so weights copied from ``torch.nn.Conv2d`` / ``ConvTranspose2d`` give the same o
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 from typing import Any
 
@@ -27,7 +26,7 @@ from .. import backend, kernels
 from ..kernels import conv_output_size
 from ..module import Module, Parameter
 from ..validation import check_float_array, check_matches_parameters
-from .dense import INITS
+from .init import initial_parameters
 
 __all__ = ["Conv2D", "ConvTranspose2D", "conv_output_size", "from_pixel_rows", "pixel_rows", "to_pair"]
 
@@ -78,21 +77,14 @@ class _ConvBase(Module):
         self.padding = to_pair(name, "padding", padding, 0)
         self._cache: Any = None
 
-    def _init_parameters(self, weight_shape: tuple[int, ...], fan_in: float, fan_out: float, init: str) -> None:
-        """W drawn by ``init``, b = 0, float32 (drawn on the host); docs/init.md derives both scales.
-
-        "he" (before a ReLU): W ~ N(0, 2 / fan_in). "xavier" (Glorot, before a sigmoid, a tanh or a
-        linear output): W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
-        """
-        if init not in INITS:
-            raise ValueError(f"{type(self).__name__}: init must be one of {INITS}, got {init!r}")
+    def _init_parameters(self, weight_shape: tuple[int, ...], fan_in: float, fan_out: float, init: str,
+                         torch_fan_in: float) -> None:
+        """W and b drawn by ``init`` ("he", "xavier" or "torch"; :mod:`tinyae.layers.init`), float32."""
         self.init = init
-        if init == "he":
-            w = backend.init_array(weight_shape, std=math.sqrt(2.0 / fan_in))
-        else:
-            w = backend.init_array(weight_shape, bound=math.sqrt(6.0 / (fan_in + fan_out)))
+        w, b = initial_parameters(type(self).__name__, init, weight_shape, self.out_channels, fan_in, fan_out,
+                                  torch_fan_in)
         self.weight = Parameter(w, "weight")
-        self.bias = Parameter(backend.init_array((self.out_channels,)), "bias")
+        self.bias = Parameter(b, "bias")
 
     def extra_repr(self) -> str:
         return (
@@ -143,7 +135,7 @@ class Conv2D(_ConvBase):
     Init (``init="he"``, the default, before a ReLU): W ~ N(0, 2 / fan_in) with fan_in = C kh kw
     (the number of products summed into one output); ``init="xavier"`` (before a sigmoid, a tanh
     or a linear output): W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), fan_out = O kh kw.
-    b = 0. float32.
+    b = 0. ``init="torch"``: ``torch.nn.Conv2d``'s default, W and b ~ U(+-1/sqrt(C kh kw)). float32.
     """
 
     def __init__(
@@ -152,8 +144,9 @@ class Conv2D(_ConvBase):
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         kh, kw = self.kernel_size
-        self._init_parameters((self.out_channels, self.in_channels, kh, kw), self.in_channels * kh * kw,
-                              self.out_channels * kh * kw, init)
+        fan_in = self.in_channels * kh * kw
+        self._init_parameters((self.out_channels, self.in_channels, kh, kw), fan_in, self.out_channels * kh * kw,
+                              init, torch_fan_in=fan_in)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """(N, O, Ho, Wo) for an input (N, C, H, W); raises ValueError when Ho or Wo is below 1."""
@@ -245,7 +238,9 @@ class ConvTranspose2D(_ConvBase):
                 )
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         fan_in = max(1.0, self.in_channels * kh * kw / (sh * sw))
-        self._init_parameters((self.in_channels, self.out_channels, kh, kw), fan_in, self.out_channels * kh * kw, init)
+        # PyTorch counts ConvTranspose2d's fan-in as O kh kw (its weight's second axis)
+        self._init_parameters((self.in_channels, self.out_channels, kh, kw), fan_in, self.out_channels * kh * kw,
+                              init, torch_fan_in=self.out_channels * kh * kw)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", output_padding={self.output_padding}"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 from typing import Any
 
 from .. import backend
 from ..module import Module, Parameter
 from ..validation import check_float_array, check_matches_parameters
-
-INITS = ("he", "xavier")
+from .init import initial_parameters
 
 
 class Dense(Module):
@@ -29,7 +27,8 @@ class Dense(Module):
     ``init="he"`` (the default, for a layer followed by a ReLU) draws W ~ N(0, 2/in);
     ``init="xavier"`` (Glorot, for a layer followed by a sigmoid, a tanh or nothing: a code,
     logits, a linear output) draws W ~ U(-a, a) with a = sqrt(6 / (in + out)). The bias starts
-    at zero. The builders choose by that rule, layer by layer (docs/init.md).
+    at zero. The builders choose by that rule, layer by layer (docs/init.md). ``init="torch"`` is
+    ``torch.nn.Linear``'s default: W and b ~ U(-1/sqrt(in), 1/sqrt(in)).
     """
 
     def __init__(self, in_features: int, out_features: int, *, init: str = "he") -> None:
@@ -37,16 +36,11 @@ class Dense(Module):
         for label, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Dense: {label} must be a positive integer, got {value!r}")
-        if init not in INITS:
-            raise ValueError(f"Dense: init must be one of {INITS}, got {init!r}")
         self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
-        shape = (self.in_features, self.out_features)
-        if init == "he":
-            w = backend.init_array(shape, std=math.sqrt(2.0 / self.in_features))
-        else:
-            w = backend.init_array(shape, bound=math.sqrt(6.0 / (self.in_features + self.out_features)))
+        w, b = initial_parameters("Dense", init, (self.in_features, self.out_features), self.out_features,
+                                  self.in_features, self.out_features)
         self.weight = Parameter(w, "weight")
-        self.bias = Parameter(backend.init_array((self.out_features,)), "bias")
+        self.bias = Parameter(b, "bias")
         self._x: Any = None
 
     def extra_repr(self) -> str:
