@@ -17,9 +17,13 @@ from benchmarks import init  # noqa: E402
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     path = tmp_path_factory.mktemp("init") / "init.json"
-    assert init.main(["--smoke", "--quiet", "--json", str(path)]) == 0
+    threads = torch.get_num_threads()
+    try:  # the smoke run trains in this process and pins torch to one thread: later tests get it back
+        assert init.main(["--smoke", "--quiet", "--json", str(path)]) == 0
+    finally:
+        torch.set_num_threads(threads)
     return json.loads(path.read_text())
 
 

@@ -372,3 +372,19 @@ def test_image_grids_put_each_image_in_its_tile_and_z2_grows_upward():
 def test_the_command_offers_the_formats_the_plots_write():
     """cli keeps its own copy of the format names (so --help does not import matplotlib): the same."""
     assert cli.FIGURE_FORMATS == plot.FORMATS
+
+
+def test_a_notebook_shows_returned_figures_as_images():
+    """In a fresh Jupyter kernel a Figure that a cell returns is drawn (image/png), not printed as
+    '<Figure size ...>': tinyae.plot makes its figures outside pyplot, so it loads the notebook's backend."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = ["import tinyae\nfrom tinyae import plot\nplot.bar_chart({'a': 1.0, 'b': 2.0}, 't', 'y')",
+             "history = tinyae.History()\nhistory.append({'loss': 2.0})\nhistory.append({'loss': 1.0})\n"
+             "history.plot()"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    for cell in notebook.cells:
+        kinds = [set(output.get("data", {})) for output in cell.outputs]
+        assert any("image/png" in k for k in kinds), cell.outputs

@@ -184,3 +184,12 @@ def test_summary_without_a_shape_and_with_labels_and_a_wrong_shape():
     with pytest.raises(ValueError, match=r"summary: a zero input of shape \(N, 5\) does not run through "
                                          r"ConditionalVAE: .*expected input of shape \(N, 9\)"):
         cvae.summary((5,), labels=[1])
+
+
+def test_summary_lists_a_shared_layer_once():
+    tied = ae.Dense(4, 4)
+    model = ae.Autoencoder(ae.Sequential(tied, ae.ReLU()), ae.Sequential(tied, ae.Sigmoid()), loss="bce")
+    summary = model.summary((4,))
+    assert [row.name for row in summary.rows] == ["encoder.0", "encoder.1", "decoder.1"]
+    assert summary.total == 20 == model.num_parameters()
+    assert "forward" not in vars(tied)  # the recording wrapper is gone

@@ -289,3 +289,23 @@ def test_adam_counts_each_parameters_steps_as_torch_does():
     assert opt.t == 4 and opt.steps == (2, 4)
     for ours, other in zip((frozen, moving), theirs):
         np.testing.assert_allclose(ours.data, other.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_adam_steps_wait_while_frozen_and_come_back_with_a_snapshot(rng):
+    """Per-parameter step counts without torch: an optimizer made before freeze() skips the frozen
+    parameters, their count waits, and state_dict / load_state_dict (fit's NaN guard) restore it."""
+    model = ae.mlp_autoencoder([4, 2], loss="mse")
+    opt = ae.Adam(model.parameters(), lr=0.01)
+    x = rng.random((8, 4)).astype(np.float32)
+    model.encoder.freeze()
+    for _ in range(2):
+        opt.zero_grad()
+        model.forward_backward(x)
+        opt.step()
+    assert opt.t == 2 and opt.steps == (0, 0, 2, 2)
+    snapshot = opt.state_dict()
+    model.unfreeze()
+    opt.step()
+    assert opt.steps == (1, 1, 3, 3)
+    opt.load_state_dict(snapshot)
+    assert opt.t == 2 and opt.steps == (0, 0, 2, 2)

@@ -185,7 +185,8 @@ class Module:
 
     def freeze(self) -> Module:
         """Make every parameter of this module untrainable: optimizers leave them as they are (to
-        train a new head on a fixed encoder, say). Gradients still flow through. Returns self."""
+        train a new head on a fixed encoder, say). Gradients still flow through. A parameter shared
+        with another module (tied weights) is one object, frozen wherever it is used. Returns self."""
         for p in self.parameters():
             p.trainable = False
         return self

@@ -11,16 +11,22 @@ and column labels are the axis' tick labels.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
-import matplotlib.pyplot as plt  # imported for its notebook hook: Jupyter shows a returned Figure inline
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.ticker import MaxNLocator
+
+if "ipykernel" in sys.modules:
+    # In a Jupyter kernel, load the notebook's backend now: loading it teaches IPython to draw a returned
+    # Figure as an image. pyplot loads it lazily, at its first figure, and this module makes none.
+    plt.switch_backend(matplotlib.get_backend())
 
 __all__ = [
     "FORMATS",

@@ -73,13 +73,18 @@ def _shape(shape: tuple[int | str, ...] | None) -> str:
     return "-" if shape is None else "(" + ", ".join(map(str, shape)) + ")"
 
 
-def _leaves(module: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
-    """(dotted name, layer) for every module without children, in module order."""
+def _leaves(module: Module, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+    """(dotted name, layer) for every module without children, in module order; a layer used twice
+    (shared weights) is listed once, where it first appears, as its parameters are counted once."""
+    seen = set() if seen is None else seen
+    if id(module) in seen:
+        return
+    seen.add(id(module))
     children = list(module.named_children())
     if not children:
         yield prefix.rstrip(".") or type(module).__name__, module
     for name, child in children:
-        yield from _leaves(child, f"{prefix}{name}.")
+        yield from _leaves(child, f"{prefix}{name}.", seen)
 
 
 @contextlib.contextmanager
@@ -102,7 +107,7 @@ def _recording(leaves: list[tuple[str, Module]], shapes: dict[int, tuple[int, ..
         yield
     finally:
         for _, layer in leaves:
-            del layer.forward
+            vars(layer).pop("forward", None)
 
 
 def _trace(model: Module, leaves: list[tuple[str, Module]], input_shape: tuple[int, ...],

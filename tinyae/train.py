@@ -52,8 +52,10 @@ class History(dict):
         A notebook shows it; ``fig.savefig("curves.png")`` writes it."""
         if not self.epochs:
             raise ValueError("History.plot: there is nothing to plot yet (no epoch finished)")
-        from . import plot  # matplotlib only when a figure is asked for
-
+        try:
+            from . import plot  # matplotlib only when a figure is asked for
+        except ImportError as error:
+            raise ImportError(f'History.plot needs matplotlib: pip install "tinyae[demos]" ({error})') from error
         return plot.training_curves(self, title, ylabel)
 
 
