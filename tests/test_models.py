@@ -233,8 +233,9 @@ def test_builders_restore_the_input_shape():
         (lambda: ae.VAE(_enc(4, 3), _dec(2, 4), 2).forward_backward(np.ones((1, 4), dtype=np.float32)), ValueError,
          r"expected the encoder to output \(N, 4\).*got \(1, 3\)"),
         (lambda: ae.mlp_vae([4, 3], 2).backward(None), NotImplementedError, "use forward_backward"),
+        # rows of -5 and +5: whatever the weights, each tanh unit goes negative on one of them
         (lambda: ae.SparseAutoencoder(_enc(2, 2, ae.Tanh), _dec(2, 2), penalty="kl").forward_backward(
-            -np.ones((3, 2), dtype=np.float32) * 5), ValueError, r"strictly inside \(0, 1\)"),
+            np.array([[-5, -5], [5, 5]], dtype=np.float32)), ValueError, r"strictly inside \(0, 1\)"),
     ],
 )
 def test_model_errors(make, error, message):
