@@ -117,7 +117,7 @@ def _history():
 def test_history_plot_draws_every_term():
     fig = _history().plot(title="VAE")
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["loss", "kl"] and fig._suptitle.get_text() == "VAE"
+    assert titles == ["loss", "kl"] and fig.get_suptitle() == "VAE"
     lines = fig.axes[0].get_lines()
     assert [list(line.get_ydata()) for line in lines] == [[3.0, 2.0, 1.5], [3.2, 2.2, 1.7]]
     with pytest.raises(ValueError, match="nothing to plot yet"):

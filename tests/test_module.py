@@ -193,3 +193,10 @@ def test_summary_lists_a_shared_layer_once():
     assert [row.name for row in summary.rows] == ["encoder.0", "encoder.1", "decoder.1"]
     assert summary.total == 20 == model.num_parameters()
     assert "forward" not in vars(tied)  # the recording wrapper is gone
+
+
+def test_named_modules_lists_each_module_once_with_its_dotted_name():
+    tied = ae.Dense(2, 2)
+    model = ae.Autoencoder(ae.Sequential(tied, ae.ReLU()), ae.Sequential(tied), loss="mse")
+    assert [name for name, _ in model.named_modules()] == ["", "encoder", "encoder.0", "encoder.1", "decoder"]
+    assert [m for _, m in model.named_modules()] == list(model.modules())

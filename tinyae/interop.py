@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from numbers import Integral
 from typing import Any
 
@@ -171,8 +171,7 @@ class _Exporter:
         if key not in self.params:
             host = backend.to_numpy(p.data)
             host = np.array(host.T if transpose else host, order="C")  # a copy: the export shares no memory
-            trainable = bool(getattr(p, "trainable", True))
-            self.params[key] = self.nn.Parameter(self.torch.from_numpy(host), requires_grad=trainable)
+            self.params[key] = self.nn.Parameter(self.torch.from_numpy(host), requires_grad=p.trainable)
         return self.params[key]
 
     def _dense(self, layer: Dense) -> Any:
@@ -375,22 +374,10 @@ def from_torch(module: Any, *, like: Module) -> Module:
     return model
 
 
-def _walk(module: Module, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Module]]:
-    """(dotted name, module) of ``module`` and its sub-modules in parameter order, each once (as
-    torch's ``named_modules``)."""
-    seen = set() if seen is None else seen
-    if id(module) in seen:
-        return
-    seen.add(id(module))
-    yield prefix, module
-    for name, child in module.named_children():
-        yield from _walk(child, f"{prefix}.{name}" if prefix else name, seen)
-
-
 def _tinyae_weighted_layers(model: Module) -> list[tuple[str, Module]]:
     """(name, layer) of the layers of ``model`` that hold parameters themselves, in order."""
     found = []
-    for name, module in _walk(model):
+    for name, module in model.named_modules():
         own = [key for key, _ in module.named_parameters() if "." not in key]  # not a child's
         if not own:
             continue

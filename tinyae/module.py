@@ -170,10 +170,24 @@ class Module:
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("") and every sub-module in module order, each
+        once: a module used twice (shared weights) where it first appears, as torch's named_modules."""
+        seen: set[int] = set()
+
+        def walk(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            yield prefix, module
+            for name, child in module.named_children():
+                yield from walk(child, f"{prefix}.{name}" if prefix else name)
+
+        yield from walk(self, "")
+
     def modules(self) -> Iterator[Module]:
-        yield self
-        for _, child in self.named_children():
-            yield from child.modules()
+        for _, module in self.named_modules():
+            yield module
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -73,18 +73,11 @@ def _shape(shape: tuple[int | str, ...] | None) -> str:
     return "-" if shape is None else "(" + ", ".join(map(str, shape)) + ")"
 
 
-def _leaves(module: Module, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+def _leaves(module: Module) -> list[tuple[str, Module]]:
     """(dotted name, layer) for every module without children, in module order; a layer used twice
     (shared weights) is listed once, where it first appears, as its parameters are counted once."""
-    seen = set() if seen is None else seen
-    if id(module) in seen:
-        return
-    seen.add(id(module))
-    children = list(module.named_children())
-    if not children:
-        yield prefix.rstrip(".") or type(module).__name__, module
-    for name, child in children:
-        yield from _leaves(child, f"{prefix}{name}.", seen)
+    return [(name or type(m).__name__, m) for name, m in module.named_modules() if next(m.named_children(), None)
+            is None]
 
 
 @contextlib.contextmanager
@@ -136,7 +129,7 @@ def _trace(model: Module, leaves: list[tuple[str, Module]], input_shape: tuple[i
 
 def summarize(model: Module, input_shape: tuple[int, ...] | None = None, **forward_kw: Any) -> Summary:
     """The :class:`Summary` of ``model`` (see :meth:`tinyae.Module.summary`)."""
-    leaves = list(_leaves(model))
+    leaves = _leaves(model)
     shapes: dict[int, tuple[int, ...]] = {}
     if input_shape is not None:
         input_shape = tuple(int(s) for s in input_shape)
