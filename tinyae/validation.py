@@ -6,6 +6,8 @@ what was seen, and costs only attribute look-ups (no pass over the data).
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any
 
 from . import backend
@@ -56,3 +58,41 @@ def check_matches_parameters(owner: object, x: Any, parameter: Any) -> None:
             f"e.g. model(x.astype(np.{want})) or tinyae.to_backend(x, dtype=np.{want}) on any backend "
             f"(fit and map_batches convert each batch to the model's dtype themselves)"
         )
+
+
+def check_int(owner: object, name: str, value: Any, *, minimum: int | None = None) -> int:
+    """An integer hyper-parameter (``epochs``, ``batch_size``): refuse floats such as 32.0 or 2.5,
+    bools and None with a TypeError, and values below ``minimum`` with a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{owner}: {name} must be an integer, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(
+    owner: object,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A real, finite hyper-parameter in [low, high] (``low_open`` / ``high_open`` exclude an end).
+
+    NaN slips through a plain ``if beta < 0`` (every comparison with NaN is False), and inf through
+    most; both are refused here, so they cannot surface later as a NaN loss blamed on something else.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or below or above:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+        raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
+    return value
