@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .validation import check_same_backend
 
 
 class Parameter:
@@ -36,6 +37,11 @@ class Parameter:
     ``trainable`` (True at creation; :meth:`Module.freeze` / :meth:`Module.unfreeze` set it):
     optimizers leave a parameter that is not trainable as it is. Backward still adds its gradient,
     which is what the layers before it need anyway (dL/dx flows through a frozen layer).
+
+    ``received_grad``: whether a gradient was added or assigned since creation or the last
+    :meth:`zero_grad` (``p.grad += g`` assigns through the setter too). ``optimizer.step()`` warns
+    when no parameter has one: a step that would change nothing, e.g. after ``loss.backward()``
+    whose gradient was never passed to ``model.backward``. It costs no look at the array.
     """
 
     def __init__(self, data: Any, name: str = "") -> None:
@@ -43,6 +49,7 @@ class Parameter:
         self.name = name
         self._grad = backend.array_module(data).zeros_like(data)
         self.trainable = True
+        self.received_grad = False
 
     @property
     def data(self) -> Any:
@@ -56,6 +63,7 @@ class Parameter:
         # mixes dtypes or devices.
         if backend.backend_of(self._grad) != backend.backend_of(value) or self._grad.dtype != value.dtype:
             self._grad = backend.array_module(value).zeros_like(value)
+            self.received_grad = False
 
     @property
     def grad(self) -> Any:
@@ -66,6 +74,7 @@ class Parameter:
     def grad(self, value: Any) -> None:
         self._check_shape("grad", value)
         self._grad = value
+        self.received_grad = True
 
     def _check_shape(self, what: str, value: Any) -> None:
         if tuple(value.shape) != tuple(self._data.shape):
@@ -86,6 +95,7 @@ class Parameter:
     def zero_grad(self) -> None:
         """Set the gradient to zeros, in place (an array kept from ``p.grad`` becomes zeros too)."""
         self._grad[...] = 0.0
+        self.received_grad = False
 
     def to(self, name: str) -> Parameter:
         self._data = backend.to_backend(self._data, name)
@@ -132,13 +142,23 @@ class Module:
             )
         return cache
 
-    def _check_grad(self, grad_out: Any, expected: tuple[int, ...]) -> None:
-        """dL/dy must have the shape of the forward output y (broadcasting would hide a bug)."""
+    def _check_grad(self, grad_out: Any, expected: tuple[int, ...], like: Any = None) -> None:
+        """dL/dy must have the shape of the forward output y (broadcasting would hide a bug), and,
+        given ``like`` (an array the forward pass kept), its backend and dtype: a NumPy gradient for
+        a layer on the GPU would otherwise fail deep inside the array library, and a float64 one
+        would be rounded into float32 gradients without a word."""
         if tuple(grad_out.shape) != tuple(expected):
             raise ValueError(
                 f"{self!r}: backward expected a gradient of shape {tuple(expected)} (the shape of the "
                 f"forward output), got {tuple(grad_out.shape)}"
             )
+        if like is not None:
+            check_same_backend(self, grad_out, like, what="the forward pass's arrays", subject="the gradient")
+            if grad_out.dtype != like.dtype:
+                raise TypeError(
+                    f"{self!r}: backward expected a gradient of dtype {like.dtype} (the forward pass's), "
+                    f"got {grad_out.dtype}"
+                )
 
     # -- the tree of modules and parameters --------------------------------- #
     def _members(self) -> Iterator[tuple[str, Any]]:

@@ -34,12 +34,14 @@ def check_float_array(owner: object, x: Any, *, ndim: int | None = None, what: s
     return xp
 
 
-def check_same_backend(owner: object, x: Any, reference: Any, what: str = "the parameters") -> None:
-    """Refuse an input that lives on another backend than ``reference`` (the layer's parameters)."""
+def check_same_backend(
+    owner: object, x: Any, reference: Any, what: str = "the parameters", subject: str = "the input"
+) -> None:
+    """Refuse an input (``subject``) that lives on another backend than ``reference`` (``what``)."""
     seen, own = backend.backend_of(x), backend.backend_of(reference)
     if seen != own:
         raise TypeError(
-            f"{owner}: backends differ: the input is on {seen!r}, {what} on {own!r}; "
+            f"{owner}: backends differ: {subject} is on {seen!r}, {what} on {own!r}; "
             f"move one of them, e.g. tinyae.to_backend(x, {own!r}) or model.to({seen!r})"
         )
 
