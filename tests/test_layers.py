@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
 
 import numpy as np
@@ -176,13 +178,104 @@ def test_reshape_wrong_size():
     [
         (lambda: ae.Dense(0, 3), "in_features must be a positive integer, got 0"),
         (lambda: ae.Dense(3, 2, init="lecun"), "init must be one of"),
-        (lambda: ae.Dropout(1.0), r"p must be in \[0, 1\), got 1.0"),
+        (lambda: ae.Dropout(1.0), r"Dropout: p must be a finite number in \[0, 1\), got 1.0"),
         (lambda: ae.Reshape(0, 2), "positive integer sizes"),
     ],
 )
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# Every constructor argument of every layer, given a non-finite value: refused at once, naming it,
+# instead of a NaN loss later (LeakyReLU(nan) and Dropout(inf) were taken as they came).
+NON_FINITE_ARGUMENTS = {
+    "Dense-in_features": (lambda v: ae.Dense(v, 3), "in_features"),
+    "Dense-out_features": (lambda v: ae.Dense(3, v), "out_features"),
+    "Conv2D-in_channels": (lambda v: ae.Conv2D(v, 1, 3), "in_channels"),
+    "Conv2D-kernel_size": (lambda v: ae.Conv2D(1, 1, v), "kernel_size"),
+    "Conv2D-stride": (lambda v: ae.Conv2D(1, 1, 3, stride=(1, v)), "stride"),
+    "Conv2D-padding": (lambda v: ae.Conv2D(1, 1, 3, padding=v), "padding"),
+    "ConvTranspose2D-out_channels": (lambda v: ae.ConvTranspose2D(1, v, 3), "out_channels"),
+    "ConvTranspose2D-output_padding": (lambda v: ae.ConvTranspose2D(1, 1, 3, stride=2, output_padding=v),
+                                       "output_padding"),
+    "LeakyReLU-negative_slope": (lambda v: ae.LeakyReLU(v), "negative_slope"),
+    "Dropout-p": (lambda v: ae.Dropout(v), "p"),
+    "MaxPool2D-kernel_size": (lambda v: ae.MaxPool2D(v), "kernel_size"),
+    "MaxPool2D-stride": (lambda v: ae.MaxPool2D(2, stride=v), "stride"),
+    "Upsample2D-scale_factor": (lambda v: ae.Upsample2D(v), "scale_factor"),
+    "Reshape-shape": (lambda v: ae.Reshape(2, v), "sizes"),
+}
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("case", NON_FINITE_ARGUMENTS)
+def test_non_finite_hyper_parameters_are_refused(case, value):
+    make, name = NON_FINITE_ARGUMENTS[case]
+    with pytest.raises((ValueError, TypeError)) as info:
+        make(value)
+    text = str(info.value)
+    assert text.startswith(case.split("-")[0]) and name in text and repr(value) in text, text
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ae.LeakyReLU("0.1"), "LeakyReLU: negative_slope must be a real number, got '0.1'"),
+    (lambda: ae.Dropout(None), "Dropout: p must be a real number, got None"),
+])
+def test_hyper_parameters_of_the_wrong_type_are_refused(make, message):
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+# One layer of each kind with an input shape it takes; the empty batch is that shape with N = 0.
+LAYERS = {
+    "Dense": (lambda: ae.Dense(3, 2), (2, 3)),
+    "ReLU": (ae.ReLU, (2, 3)),
+    "LeakyReLU": (ae.LeakyReLU, (2, 3)),
+    "Sigmoid": (ae.Sigmoid, (2, 3)),
+    "Tanh": (ae.Tanh, (2, 3)),
+    "Dropout": (lambda: ae.Dropout(0.5), (2, 3)),
+    "Flatten": (ae.Flatten, (2, 2, 3)),
+    "Reshape": (lambda: ae.Reshape(2, 3), (2, 6)),
+    "Conv2D": (lambda: ae.Conv2D(1, 2, 3, stride=2, padding=1), (2, 1, 4, 4)),
+    "ConvTranspose2D": (lambda: ae.ConvTranspose2D(1, 2, 3, stride=2), (2, 1, 3, 3)),
+    "MaxPool2D": (lambda: ae.MaxPool2D(2), (2, 1, 4, 4)),
+    "Upsample2D": (lambda: ae.Upsample2D(2), (2, 1, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_an_empty_batch_is_refused_by_every_layer(backend_name, name):
+    """N = 0 passed every shape check: Dense returned zeros, a convolution's backward died of an
+    "integer modulo by zero". Every layer's forward refuses it, naming itself and the shape."""
+    make, shape = LAYERS[name]
+    empty = (0, *shape[1:])
+    with pytest.raises(ValueError, match=rf"^{name}\(.*expected at least one sample.*{re.escape(str(empty))}"):
+        make()(_to(np.ones(empty)))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_backward_refuses_a_gradient_of_another_backend_or_dtype(name):
+    """A NumPy gradient for a layer that ran on "strict" (the stand-in for a GPU) failed deep inside
+    the array library; a float64 one for a float32 forward was rounded in without a word."""
+    make, shape = LAYERS[name]
+    with ae.use_backend("strict"):
+        layer = make()
+        y = layer(ae.to_backend(np.ones(shape), dtype=np.float32))
+    with pytest.raises(TypeError) as info:
+        layer.backward(np.ones(y.shape, dtype=np.float32))
+    text = str(info.value)
+    assert text.startswith(name) and "'numpy'" in text and "'strict'" in text, text
+    if name == "MaxPool2D":
+        return  # it keeps only integer arg-maxes (the exercise's cache): a float64 g is refused by the layer before
+
+    layer = make()
+    y = layer(np.ones(shape, dtype=np.float32))
+    with pytest.raises(TypeError) as info:
+        layer.backward(np.ones(y.shape, dtype=np.float64))
+    text = str(info.value)
+    assert text.startswith(name) and "float32" in text and "float64" in text, text
+    layer.backward(np.ones(y.shape, dtype=np.float32))  # the right gradient still goes through
 
 
 def test_float16_trains_through_the_reference_kernels():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -153,9 +155,11 @@ def test_optimizer_matches_torch_when_available(mode):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda p: ae.SGD(p, lr=0), "lr must be positive, got 0"),
-        (lambda p: ae.SGD(p, lr=0.1, momentum=1.0), r"momentum must be in \[0, 1\)"),
-        (lambda p: ae.Adam(p, betas=(0.9, 1.0)), r"betas must be in \[0, 1\)"),
+        (lambda p: ae.SGD(p, lr=0), r"SGD: lr must be a finite number in \(0, inf.*, got 0.0"),
+        (lambda p: ae.SGD(p, lr=0.1, momentum=1.0), r"momentum must be a finite number in \[0, 1\)"),
+        (lambda p: ae.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must be a finite number in \[0, 1\), got 1.0"),
+        (lambda p: ae.Adam(p, betas=0.9), r"betas must be a pair \(beta1, beta2\), got 0.9"),
+        (lambda p: ae.Adam(p, lr="1e-3"), "Adam: lr must be a real number, got '1e-3'"),
         (lambda p: ae.Adam([]), "empty parameter list"),
         (lambda p: ae.Adam([np.zeros(3)]), "expected a Parameter"),
     ],
@@ -170,6 +174,58 @@ def test_bad_optimizer_arguments(make, message):
 # --------------------------------------------------------------------------- #
 def _opt(lr=1.0):
     return ae.SGD([ae.Parameter(np.zeros(1))], lr=lr)
+
+
+# Each float or int argument of each optimizer and schedule, given a non-finite value: refused at
+# once, naming it (Adam(lr=inf), eps=nan, weight_decay=nan, StepLR(step_size=nan), min_lr=nan and
+# ReduceLROnPlateau's patience, threshold, cooldown were taken, and turned up later as a NaN loss
+# or a "cannot convert float NaN to integer").
+NON_FINITE_ARGUMENTS = {
+    "SGD-lr": lambda v: ae.SGD(_opt().params, lr=v),
+    "SGD-momentum": lambda v: ae.SGD(_opt().params, lr=0.1, momentum=v),
+    "Adam-lr": lambda v: ae.Adam(_opt().params, lr=v),
+    "Adam-betas[0]": lambda v: ae.Adam(_opt().params, betas=(v, 0.999)),
+    "Adam-betas[1]": lambda v: ae.Adam(_opt().params, betas=(0.9, v)),
+    "Adam-eps": lambda v: ae.Adam(_opt().params, eps=v),
+    "Adam-weight_decay": lambda v: ae.Adam(_opt().params, weight_decay=v),
+    "StepLR-step_size": lambda v: ae.StepLR(_opt(), step_size=v),
+    "StepLR-gamma": lambda v: ae.StepLR(_opt(), step_size=2, gamma=v),
+    "CosineAnnealingLR-t_max": lambda v: ae.CosineAnnealingLR(_opt(), t_max=v),
+    "CosineAnnealingLR-min_lr": lambda v: ae.CosineAnnealingLR(_opt(), t_max=4, min_lr=v),
+    "ReduceLROnPlateau-factor": lambda v: ae.ReduceLROnPlateau(_opt(), factor=v),
+    "ReduceLROnPlateau-patience": lambda v: ae.ReduceLROnPlateau(_opt(), patience=v),
+    "ReduceLROnPlateau-threshold": lambda v: ae.ReduceLROnPlateau(_opt(), threshold=v),
+    "ReduceLROnPlateau-cooldown": lambda v: ae.ReduceLROnPlateau(_opt(), cooldown=v),
+    "ReduceLROnPlateau-min_lr": lambda v: ae.ReduceLROnPlateau(_opt(), min_lr=v),
+}
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf], ids=["nan", "inf"])
+@pytest.mark.parametrize("case", NON_FINITE_ARGUMENTS)
+def test_non_finite_optimizer_and_schedule_arguments_are_refused(case, value):
+    owner, name = case.split("-")
+    with pytest.raises((ValueError, TypeError)) as info:
+        NON_FINITE_ARGUMENTS[case](value)
+    assert str(info.value).startswith(f"{owner}: {name} must be") and repr(value) in str(info.value), info.value
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: ae.StepLR(_opt(), step_size=2.5), TypeError, "StepLR: step_size must be an integer, got 2.5"),
+        (lambda: ae.ReduceLROnPlateau(_opt(), patience=1.5), TypeError, "patience must be an integer, got 1.5"),
+        # a negative margin counted a worse metric as an improvement; a negative patience or
+        # min_lr reduced the lr at every epoch, down to a negative lr
+        (lambda: ae.ReduceLROnPlateau(_opt(), threshold=-0.1), ValueError, "threshold must be a finite number in"),
+        (lambda: ae.ReduceLROnPlateau(_opt(), patience=-1), ValueError, "patience must be >= 0, got -1"),
+        (lambda: ae.ReduceLROnPlateau(_opt(), min_lr=-1e-3), ValueError, "min_lr must be a finite number in"),
+        (lambda: ae.CosineAnnealingLR(_opt(), t_max=4, min_lr=-1.0), ValueError, "min_lr must be a finite number"),
+        (lambda: ae.ReduceLROnPlateau("adam"), TypeError, "ReduceLROnPlateau: expected an Optimizer, got str"),
+    ],
+)
+def test_bad_schedule_arguments(make, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        make()
 
 
 def test_step_lr():
@@ -281,7 +337,7 @@ def test_adam_counts_each_parameters_steps_as_torch_does():
         if step == 2:
             frozen.trainable = True
         for p in (frozen, moving):
-            p.grad[...] = g
+            p.grad = g.copy()
         opt.step()
         theirs[0].grad = torch.tensor(g) if step >= 2 else None
         theirs[1].grad = torch.tensor(g)
@@ -309,3 +365,51 @@ def test_adam_steps_wait_while_frozen_and_come_back_with_a_snapshot(rng):
     assert opt.steps == (1, 1, 3, 3)
     opt.load_state_dict(snapshot)
     assert opt.t == 2 and opt.steps == (0, 0, 2, 2)
+
+
+# --------------------------------------------------------------------------- #
+# A step without a gradient says so
+# --------------------------------------------------------------------------- #
+NO_GRADIENT = (r"no parameter received a gradient since zero_grad\(\).*"
+               r"model\.backward\(loss\.backward\(\)\).*model\.forward_backward\(x\)")
+OPTIMIZERS = [lambda ps: ae.SGD(ps, lr=0.1, momentum=0.9), lambda ps: ae.Adam(ps, lr=0.1)]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=["SGD", "Adam"])
+def test_step_after_the_pytorch_habit_warns_and_leaves_the_weights(make):
+    """pred = model(x); loss(pred, x); loss.backward(); opt.step(): in PyTorch a training step, here
+    a step with no gradient at all (loss.backward() only returns dL/dpred)."""
+    model = ae.mlp_autoencoder([6, 3], loss="mse")
+    opt, loss = make(model.parameters()), ae.MSELoss()
+    x = np.linspace(0.0, 1.0, 24, dtype=np.float32).reshape(4, 6)
+    before = model.state_dict()
+    opt.zero_grad()
+    pred = model(x)
+    loss(pred, x)
+    loss.backward()
+    with pytest.warns(UserWarning, match=NO_GRADIENT):
+        opt.step()
+    after = model.state_dict()
+    assert all(np.array_equal(after[k], before[k]) for k in before)
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=["SGD", "Adam"])
+def test_a_step_with_gradients_does_not_warn(make):
+    model = ae.mlp_autoencoder([6, 3], loss="mse")
+    opt, loss = make(model.parameters()), ae.MSELoss()
+    x = np.linspace(0.0, 1.0, 24, dtype=np.float32).reshape(4, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.zero_grad()
+        model.forward_backward(x)
+        opt.step()
+        opt.zero_grad()
+        loss(model(x), x)
+        model.backward(loss.backward())  # the gradient passed back by hand
+        opt.step()
+        opt.zero_grad()
+        for p in model.parameters():  # a gradient assigned directly (a gradient check, a test)
+            p.grad = np.ones_like(p.data)
+        opt.step()
+        model.encoder.freeze()  # the frozen encoder is not looked at; the decoder has gradients
+        opt.step()

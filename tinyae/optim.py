@@ -8,15 +8,23 @@ in place. Update rules follow PyTorch's, so results can be compared one to one.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 from . import backend, kernels
 from .module import Parameter
+from .validation import check_int, check_real
 
 
 class Optimizer:
-    """Base class: the parameter list, the learning rate, zero_grad and to()."""
+    """Base class: the parameter list, the learning rate, zero_grad and to().
+
+    ``step()`` warns (a UserWarning) when no trainable parameter received a gradient since
+    ``zero_grad()`` (:attr:`Parameter.received_grad`): a step that changes nothing is almost always
+    a gradient that never reached the model. The flag is set by ``backward``'s ``p.grad += ...`` and
+    by assigning ``p.grad = g``; writing into the array (``p.grad[...] = g``) does not set it.
+    """
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params = list(params)
@@ -28,9 +36,7 @@ class Optimizer:
                     f"{type(self).__name__}: item {i} of params is a {type(p).__name__}, expected a "
                     f"Parameter (pass model.parameters())"
                 )
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = check_real(type(self).__name__, "lr", lr, low=0.0, low_open=True)
         # One dict of per-parameter state arrays (moments) per parameter.
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
@@ -40,6 +46,21 @@ class Optimizer:
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _warn_if_no_gradient(self) -> None:
+        """Warn when no trainable parameter received a gradient since zero_grad(): the step would
+        change nothing (the usual cause: PyTorch's habit ``loss.backward()`` alone, whose dL/dpred
+        never reached the model). It reads each parameter's flag, not its array: no device sync."""
+        trainable = [p for p in self.params if p.trainable]
+        if trainable and not any(p.received_grad for p in trainable):
+            warnings.warn(
+                f"{type(self).__name__}.step(): no parameter received a gradient since zero_grad(), so this step "
+                f"leaves the weights as they are. tinyae has no autograd: loss.backward() only returns dL/dpred, "
+                f"which must be passed back through the model: model.backward(loss.backward()), or use "
+                f"model.forward_backward(x)",
+                UserWarning,
+                stacklevel=3,  # the caller of step()
+            )
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of everything ``step()`` changes or reads: host copies of the per-parameter
@@ -94,11 +115,10 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_real("SGD", "momentum", momentum, low=0.0, high=1.0, high_open=True)
 
     def step(self) -> None:
+        self._warn_if_no_gradient()
         for i, p in enumerate(self.params):
             if not p.trainable:
                 continue
@@ -133,19 +153,20 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
-        if eps <= 0 or weight_decay < 0:
-            raise ValueError(f"Adam: need eps > 0 and weight_decay >= 0, got eps={eps!r}, "
-                             f"weight_decay={weight_decay!r}")
-        self.betas = (float(b1), float(b2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        # beta = 1 would never forget (and divide by 1 - beta^t = 0 in the bias correction)
+        self.betas = (check_real("Adam", "betas[0]", b1, low=0.0, high=1.0, high_open=True),
+                      check_real("Adam", "betas[1]", b2, low=0.0, high=1.0, high_open=True))
+        self.eps = check_real("Adam", "eps", eps, low=0.0, low_open=True)
+        self.weight_decay = check_real("Adam", "weight_decay", weight_decay, low=0.0)
         self.t = 0
         self.steps = (0,) * len(self.params)  # a tuple: state_dict's snapshot must not share it
 
     def step(self) -> None:
+        self._warn_if_no_gradient()
         self.t += 1
         b1, b2 = self.betas
         steps = list(self.steps)
@@ -189,9 +210,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if step_size < 1 or not 0 < gamma <= 1:
-            raise ValueError(f"StepLR: need step_size >= 1 and 0 < gamma <= 1, got {step_size!r}, {gamma!r}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = check_int("StepLR", "step_size", step_size, minimum=1)
+        self.gamma = check_real("StepLR", "gamma", gamma, low=0.0, high=1.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -202,9 +222,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, t_max: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        if t_max < 1:
-            raise ValueError(f"CosineAnnealingLR: t_max must be >= 1, got {t_max!r}")
-        self.t_max, self.min_lr = int(t_max), float(min_lr)
+        self.t_max = check_int("CosineAnnealingLR", "t_max", t_max, minimum=1)
+        self.min_lr = check_real("CosineAnnealingLR", "min_lr", min_lr, low=0.0)
 
     def lr_at(self, epoch: int) -> float:
         progress = min(epoch, self.t_max) / self.t_max
@@ -230,13 +249,19 @@ class ReduceLROnPlateau:
         cooldown: int = 0,
         min_lr: float = 0.0,
     ) -> None:
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
-        if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+            raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
         self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
-        self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
+        self.mode = mode
+        self.factor = check_real(name, "factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.patience = check_int(name, "patience", patience, minimum=0)
+        # threshold >= 0: a negative margin would count a worse metric as an improvement
+        self.threshold = check_real(name, "threshold", threshold, low=0.0)
+        self.cooldown = check_int(name, "cooldown", cooldown, minimum=0)
+        self.min_lr = check_real(name, "min_lr", min_lr, low=0.0)
         self.best = math.inf if mode == "min" else -math.inf
         self.bad_epochs = 0
         self.cooldown_left = 0

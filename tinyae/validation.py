@@ -93,8 +93,8 @@ def check_real(
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if not math.isfinite(value) or below or above:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
+        left = "(" if low_open or low is None else "["  # an infinite end is never included
+        right = ")" if high_open or high is None else "]"
         interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
         raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
     return value

@@ -6,7 +6,8 @@ from typing import Any
 
 from ..kernels import sigmoid
 from ..module import Module
-from ..validation import check_float_array
+from ..validation import check_real
+from ._checks import check_batch
 
 __all__ = ["LeakyReLU", "ReLU", "Sigmoid", "Tanh", "sigmoid"]
 
@@ -24,13 +25,13 @@ class ReLU(Module):
         self._mask: Any = None
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         self._mask = xp.astype(x > 0, x.dtype)
         return xp.maximum(x, 0.0)
 
     def backward(self, grad_out: Any) -> Any:
         mask = self._cached(self._mask)
-        self._check_grad(grad_out, mask.shape)
+        self._check_grad(grad_out, mask.shape, like=mask)
         return grad_out * mask
 
 
@@ -42,14 +43,15 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        # any finite slope, as in PyTorch (a > 1 or a < 0 are unusual, not wrong)
+        self.negative_slope = check_real("LeakyReLU", "negative_slope", negative_slope)
         self._slope: Any = None
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         positive = xp.astype(x > 0, x.dtype)
         # slope = 1 where x > 0, a elsewhere:  a + (1 - a) * 1[x > 0]
         self._slope = positive * (1.0 - self.negative_slope) + self.negative_slope
@@ -57,7 +59,7 @@ class LeakyReLU(Module):
 
     def backward(self, grad_out: Any) -> Any:
         slope = self._cached(self._slope)
-        self._check_grad(grad_out, slope.shape)
+        self._check_grad(grad_out, slope.shape, like=slope)
         return grad_out * slope
 
 
@@ -74,13 +76,13 @@ class Sigmoid(Module):
         self._y: Any = None
 
     def forward(self, x: Any) -> Any:
-        check_float_array(self, x)
+        check_batch(self, x)
         self._y = sigmoid(x)
         return self._y
 
     def backward(self, grad_out: Any) -> Any:
         y = self._cached(self._y)
-        self._check_grad(grad_out, y.shape)
+        self._check_grad(grad_out, y.shape, like=y)
         return grad_out * y * (1.0 - y)
 
 
@@ -92,12 +94,12 @@ class Tanh(Module):
         self._y: Any = None
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         self._y = xp.tanh(x)
         return self._y
 
     def backward(self, grad_out: Any) -> Any:
         y = self._cached(self._y)
-        self._check_grad(grad_out, y.shape)
+        self._check_grad(grad_out, y.shape, like=y)
         return grad_out * (1.0 - y * y)
 

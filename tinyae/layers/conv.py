@@ -25,7 +25,8 @@ from typing import Any
 from .. import backend, kernels
 from ..kernels import conv_output_size
 from ..module import Module, Parameter
-from ..validation import check_float_array, check_matches_parameters
+from ..validation import check_matches_parameters
+from ._checks import check_batch
 from .init import initial_parameters
 
 __all__ = ["Conv2D", "ConvTranspose2D", "conv_output_size", "from_pixel_rows", "pixel_rows", "to_pair"]
@@ -99,7 +100,7 @@ class _ConvBase(Module):
         return xp.reshape(self.weight.data, (self.weight.data.shape[0], -1))
 
     def _check_input(self, x: Any) -> Any:
-        xp = check_float_array(self, x, ndim=4)
+        xp = check_batch(self, x, ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r}: expected an input of shape (N, {self.in_channels}, H, W) with "
@@ -175,7 +176,7 @@ class Conv2D(_ConvBase):
         """dL/dW += G^T X, dL/db += the sum of G's rows, and return dL/dx = col2im(G Wm)
         (None when the input is the data: ``needs_input_grad`` is False)."""
         cols, in_shape = self._cached(self._cache)
-        self._check_grad(grad_out, self.output_shape(in_shape))
+        self._check_grad(grad_out, self.output_shape(in_shape), like=cols)
         xp = backend.array_module(grad_out)
         g = pixel_rows(grad_out)  # G: (N Ho Wo, O), one row per output pixel
         self.weight.grad += xp.reshape(g.T @ cols, self.weight.shape)
@@ -274,7 +275,7 @@ class ConvTranspose2D(_ConvBase):
         """dL/dW += Xm^T Gc, dL/db += the sum of g over n and pixels, and return dL/dx = Gc Wm^T with
         Gc = im2col(g) (None when the input is the data: ``needs_input_grad`` is False)."""
         xm, in_shape = self._cached(self._cache)
-        self._check_grad(grad_out, self.output_shape(in_shape))
+        self._check_grad(grad_out, self.output_shape(in_shape), like=xm)
         xp = backend.array_module(grad_out)
         gc = kernels.im2col(grad_out, self.kernel_size, self.stride, self.padding)  # Gc: (N H W, O kh kw)
         self.weight.grad += xp.reshape(xm.T @ gc, self.weight.shape)

@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import backend
 from ..module import Module, Parameter
-from ..validation import check_float_array, check_matches_parameters
+from ..validation import check_matches_parameters
+from ._checks import check_batch
 from .init import initial_parameters
 
 
@@ -48,7 +49,7 @@ class Dense(Module):
 
     def forward(self, x: Any) -> Any:
         """y = x W + b."""
-        check_float_array(self, x, ndim=2)
+        check_batch(self, x, ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {tuple(x.shape)}"
@@ -63,7 +64,7 @@ class Dense(Module):
         """dL/dW += x^T g, dL/db += sum_n g, and return dL/dx = g W^T (None when the input is
         the data: ``needs_input_grad`` is False)."""
         x = self._cached(self._x)
-        self._check_grad(grad_out, (x.shape[0], self.out_features))
+        self._check_grad(grad_out, (x.shape[0], self.out_features), like=x)
         xp = backend.array_module(grad_out)
         self.weight.grad += x.T @ grad_out
         self.bias.grad += xp.sum(grad_out, axis=0)

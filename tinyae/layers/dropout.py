@@ -6,7 +6,8 @@ from typing import Any
 
 from .. import backend
 from ..module import Module
-from ..validation import check_float_array
+from ..validation import check_real
+from ._checks import check_batch
 
 
 class Dropout(Module):
@@ -25,9 +26,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_real("Dropout", "p", p, low=0.0, high=1.0, high_open=True)  # p = 1: 1 / (1 - p) = inf
         self._mask: Any = None
         self._shape: tuple[int, ...] | None = None
 
@@ -35,7 +34,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         self._shape = tuple(x.shape)
         if not self.training or self.p == 0.0:
             self._mask = 1.0  # the identity's mask: backward passes g through unchanged
@@ -46,5 +45,6 @@ class Dropout(Module):
 
     def backward(self, grad_out: Any) -> Any:
         mask = self._cached(self._mask)
-        self._check_grad(grad_out, self._shape)
+        # the mask is an array of x's backend and dtype in training (in eval, 1.0: nothing to check)
+        self._check_grad(grad_out, self._shape, like=None if isinstance(mask, float) else mask)
         return grad_out * mask

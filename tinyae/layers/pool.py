@@ -12,7 +12,7 @@ from typing import Any
 from .. import backend, kernels
 from ..backend import device_of
 from ..module import Module
-from ..validation import check_float_array
+from ._checks import check_batch
 from .conv import conv_output_size, from_pixel_rows, pixel_rows, to_pair
 
 __all__ = ["MaxPool2D", "Upsample2D"]
@@ -63,7 +63,7 @@ class MaxPool2D(Module):
 
     def forward(self, x: Any) -> Any:
         """y = max over each window (im2col, then a max over each channel's taps)."""
-        xp = check_float_array(self, x, ndim=4)
+        xp = check_batch(self, x, ndim=4)
         n, c, ho, wo = self.output_shape(tuple(x.shape))
         taps = self.kernel_size[0] * self.kernel_size[1]
         # (N Ho Wo, C kh kw) -> (N Ho Wo, C, kh kw): one row of taps per window and channel
@@ -75,7 +75,7 @@ class MaxPool2D(Module):
         """dL/dx = col2im of g placed at each window's arg-max (zeros elsewhere)."""
         argmax, in_shape = self._cached(self._cache)
         n, c, ho, wo = self.output_shape(in_shape)
-        self._check_grad(grad_out, (n, c, ho, wo))
+        self._check_grad(grad_out, (n, c, ho, wo), like=argmax)  # the backend only: argmax holds integers
         xp = backend.array_module(grad_out)
         taps = self.kernel_size[0] * self.kernel_size[1]
         g = xp.reshape(pixel_rows(grad_out), (-1, c, 1))  # (N Ho Wo, C, 1)
@@ -102,26 +102,27 @@ class Upsample2D(Module):
     def __init__(self, scale_factor: Any) -> None:
         super().__init__()
         self.scale_factor = to_pair("Upsample2D", "scale_factor", scale_factor, 1)
-        self._in_shape: tuple[int, ...] | None = None
+        self._x: Any = None  # the input: its shape, backend and dtype, for backward
 
     def extra_repr(self) -> str:
         return f"scale_factor={self.scale_factor}"
 
     def forward(self, x: Any) -> Any:
         """y = x with every pixel repeated into an sh x sw block."""
-        xp = check_float_array(self, x, ndim=4)
+        xp = check_batch(self, x, ndim=4)
         n, c, h, w = x.shape
         sh, sw = self.scale_factor
-        self._in_shape = (n, c, h, w)
+        self._x = x
         # (N, C, H, 1, W, 1) broadcast to (N, C, H, sh, W, sw): pixel (h, w) fills block (h, :, w, :)
         pixels = xp.reshape(x, (n, c, h, 1, w, 1))
         return xp.reshape(xp.broadcast_to(pixels, (n, c, h, sh, w, sw)), (n, c, h * sh, w * sw))
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dx = g summed over each sh x sw block."""
-        n, c, h, w = self._cached(self._in_shape)
+        x = self._cached(self._x)
+        n, c, h, w = x.shape
         sh, sw = self.scale_factor
-        self._check_grad(grad_out, (n, c, h * sh, w * sw))
+        self._check_grad(grad_out, (n, c, h * sh, w * sw), like=x)
         xp = backend.array_module(grad_out)
         blocks = xp.reshape(grad_out, (n, c, h, sh, w, sw))
         return xp.sum(blocks, axis=(3, 5))

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import backend
 from ..module import Module
-from ..validation import check_float_array
+from ._checks import check_batch
 
 
 class Flatten(Module):
@@ -16,18 +16,19 @@ class Flatten(Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self._in_shape: tuple[int, ...] | None = None
+        self._x: Any = None  # the input (y is x reshaped): its shape, backend and dtype, for backward
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected an input of shape (N, ...), got {tuple(x.shape)}")
-        self._in_shape = tuple(x.shape)
+        self._x = x
         return xp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
     def backward(self, grad_out: Any) -> Any:
-        in_shape = self._cached(self._in_shape)
-        self._check_grad(grad_out, (in_shape[0], math.prod(in_shape[1:])))
+        x = self._cached(self._x)
+        in_shape = tuple(x.shape)
+        self._check_grad(grad_out, (in_shape[0], math.prod(in_shape[1:])), like=x)
         xp = backend.array_module(grad_out)
         return xp.reshape(grad_out, in_shape)
 
@@ -44,24 +45,25 @@ class Reshape(Module):
         if not shape or any(not isinstance(d, Integral) or isinstance(d, bool) or d < 1 for d in shape):
             raise ValueError(f"Reshape: expected positive integer sizes, got {shape!r}")
         self.shape = tuple(int(d) for d in shape)
-        self._in_shape: tuple[int, ...] | None = None
+        self._x: Any = None  # the input (y is x reshaped): its shape, backend and dtype, for backward
 
     def extra_repr(self) -> str:
         return ", ".join(map(str, self.shape))
 
     def forward(self, x: Any) -> Any:
-        xp = check_float_array(self, x)
+        xp = check_batch(self, x)
         size = math.prod(self.shape)
         if x.ndim < 2 or math.prod(x.shape[1:]) != size:
             raise ValueError(
                 f"{self!r}: expected an input of shape (N, {size}) (or any (N, ...) with "
                 f"{size} elements per sample), got {tuple(x.shape)}"
             )
-        self._in_shape = tuple(x.shape)
+        self._x = x
         return xp.reshape(x, (x.shape[0], *self.shape))
 
     def backward(self, grad_out: Any) -> Any:
-        in_shape = self._cached(self._in_shape)
-        self._check_grad(grad_out, (in_shape[0], *self.shape))
+        x = self._cached(self._x)
+        in_shape = tuple(x.shape)
+        self._check_grad(grad_out, (in_shape[0], *self.shape), like=x)
         xp = backend.array_module(grad_out)
         return xp.reshape(grad_out, in_shape)
