@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import struct
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +79,8 @@ def test_read_idx_corrupt_gzip_and_missing_file(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[20:30] = b"\xff" * 10  # damage the deflate stream, keep the gzip header
     path.write_bytes(bytes(raw))
-    with pytest.raises(data.IDXError, match="cannot read the file"):
+    # zlib may refuse the stream, or inflate it into a header whose size cannot be true: either says so
+    with pytest.raises(data.IDXError, match="cannot read the file|truncated or corrupt"):
         data.read_idx(path)
     with pytest.raises(FileNotFoundError, match="no IDX file at"):
         data.read_idx(tmp_path / "absent.gz")
@@ -97,6 +100,61 @@ def test_read_idx_wrong_rank(tmp_path):
         data.read_idx(path, 3)
 
 
+def _gzip_bomb(path: Path, shape: tuple[int, ...], mib_of_zeros: int) -> Path:
+    """A valid gzip: an IDX header for ``shape`` with its data, then ``mib_of_zeros`` MiB more zeros.
+
+    Each MiB is deflated once after a full flush (which resets the dictionary), so the same bytes
+    can be repeated: 200 MiB cost 0.2 MB and a fraction of a second to build, not 1.5 s of zlib.
+    """
+    idx = struct.pack(">HBB", 0, 0x08, len(shape)) + struct.pack(f">{len(shape)}I", *shape) + bytes(np.prod(shape))
+    zeros = bytes(1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the gzip framing is written here
+    head = deflate.compress(idx) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(idx)
+    for _ in range(mib_of_zeros):
+        crc = zlib.crc32(zeros, crc)
+    size = len(idx) + (mib_of_zeros << 20)
+    gzip_header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # magic, deflate, no flags, no mtime, unknown OS
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    path.write_bytes(gzip_header + head + block * mib_of_zeros + deflate.flush() + trailer)
+    return path
+
+
+def test_read_idx_refuses_a_decompression_bomb_without_inflating_it(tmp_path):
+    bomb = _gzip_bomb(tmp_path / "bomb.gz", (2, 3, 4), mib_of_zeros=200)
+    assert bomb.stat().st_size < 300_000 and gzip.open(bomb).read(40)[:4] == b"\x00\x00\x08\x03"
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.IDXError, match=r"promises 24 bytes of data for shape \(2, 3, 4\), the file has "
+                                                r"more than 24 \(truncated or corrupt\)"):
+            data.read_idx(bomb, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # the 200 MiB behind the header were never inflated
+
+
+def test_read_idx_refuses_a_size_the_gzip_cannot_hold_before_reading(tmp_path):
+    # 47 MB promised by a ~30-byte gzip: DEFLATE cannot inflate it that far (1032:1 at most)
+    path = tmp_path / "liar.gz"
+    path.write_bytes(gzip.compress(struct.pack(">HBBIII", 0, 0x08, 3, 60000, 28, 28)))
+    with pytest.raises(data.IDXError, match=r"promises 47040000 bytes of data for shape \(60000, 28, 28\), more "
+                                            r"than the \d+ compressed bytes can inflate to \(at most \d+;"):
+        data.read_idx(path)
+
+
+def test_read_idx_gzip_with_too_little_or_too_much_data(tmp_path):
+    raw = _write_idx(tmp_path / "r", np.zeros((5, 4, 4)), compress=False).read_bytes()
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(raw[:-10]))
+    with pytest.raises(data.IDXError, match=r"promises 80 bytes of data for shape \(5, 4, 4\), the file has 70 "):
+        data.read_idx(path)
+    path.write_bytes(gzip.compress(raw + b"tail"))
+    with pytest.raises(data.IDXError, match=r"promises 80 bytes .*, the file has more than 80 "):
+        data.read_idx(path)
+
+
 def test_load_mnist_from_root_and_from_env(tmp_path, monkeypatch):
     arrays = _fake_mnist(tmp_path / "files")
     d = data.load_mnist(tmp_path / "files", n_val=5)
@@ -107,6 +165,42 @@ def test_load_mnist_from_root_and_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYAE_DATA", str(tmp_path))
     _fake_mnist(tmp_path / "mnist", n_train=12)
     assert len(data.load("mnist", n_val=2).x_train) == 10
+
+
+def test_n_val_must_leave_a_training_image(tmp_path):
+    _fake_mnist(tmp_path, n_train=20, size=4)
+    for n_val in (5000, 20, -5):  # 5000 (the default) used to leave 0 training images, -5 to take 5
+        with pytest.raises(ValueError, match=rf"load_mnist: n_val must be >= 0 and less than the number of training "
+                                             rf"images.*got n_val={n_val} for 20 training images in "):
+            data.load_mnist(tmp_path, n_val=n_val)
+    d = data.load_mnist(tmp_path, n_val=19)
+    assert (len(d.x_train), len(d.x_val)) == (1, 19)
+
+
+def test_n_val_zero_keeps_every_image_for_training(tmp_path):
+    _fake_mnist(tmp_path, n_train=20, size=4)
+    d = data.load_fashion_mnist(tmp_path, n_val=0)
+    assert (len(d.x_train), len(d.x_val), len(d.x_test)) == (20, 0, 10)
+    assert d.x_val.shape == (0, 1, 4, 4) and d.flat("val").shape == (0, 16) and d.y_val.shape == (0,)
+    assert "val=0" in repr(d)
+
+
+@pytest.mark.parametrize("n_val", [5.0, True, "5", None])
+def test_n_val_must_be_an_integer(tmp_path, n_val):
+    _fake_mnist(tmp_path, n_train=20, size=4)
+    with pytest.raises(TypeError, match=r"load_fashion_mnist: n_val must be an integer, got "):
+        data.load_fashion_mnist(tmp_path, n_val=n_val)
+    assert len(data.load_fashion_mnist(tmp_path, n_val=np.int64(5)).x_val) == 5
+
+
+def test_labels_outside_the_classes_are_refused(tmp_path):
+    arrays = _fake_mnist(tmp_path, n_train=20, size=4)
+    labels = arrays["train-labels-idx1-ubyte.gz"]
+    labels[3] = 200
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(data.IDXError, match=r"train-labels-idx1-ubyte.gz: labels range over \[0, 200\], expected "
+                                            r"\[0, 9\] \(one of 10 classes\)"):
+        data.load_mnist(tmp_path, n_val=5)
 
 
 def test_missing_files_say_where_to_put_them(tmp_path, monkeypatch):

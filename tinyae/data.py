@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validation import check_int
+
 __all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "load", "load_digits", "load_fashion_mnist",
            "load_fashion_mnist_small", "load_mnist", "read_idx"]
 
@@ -57,7 +59,7 @@ class Dataset:
     def flat(self, split: str) -> np.ndarray:
         """The images of ``split`` ("train", "val", "test") as (N, H * W) rows."""
         x = getattr(self, f"x_{split}")
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], self.n_features)  # not -1, which NumPy cannot infer for 0 rows
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, image_shape={self.image_shape}, train={len(self.x_train)}, "
@@ -147,34 +149,84 @@ _IDX_UBYTE = 0x08
 
 
 def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
-    """Read an IDX file (gzipped or not) into a uint8 array, validating its header and size."""
+    """Read an IDX file (gzipped or not) into a uint8 array, validating its header and size.
+
+    The header is read and its declared size checked before any data is read, and no more than
+    the declared size plus one byte is ever decompressed, so a corrupt header or a decompression
+    bomb is refused without allocating what it claims.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no IDX file at {path}")
-    opener = gzip.open if path.suffix == ".gz" else open
+    compressed = path.suffix == ".gz"
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            shape = _read_idx_header(f, path, expected_ndim)
+            size = math.prod(shape)  # Python ints: no overflow for absurd headers
+            _check_idx_size(path, shape, size, compressed)
+            data = _read_exactly(f, size)
+            trailing = f.read(1)  # one byte past the declared end is enough to tell, however much follows
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise IDXError(f"{path}: cannot read the file (truncated or not gzip?): {exc}") from None
-    if len(raw) < 4:
-        raise IDXError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if len(data) != size or trailing:
+        seen = f"more than {size}" if trailing else len(data)
+        raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
+                       f"{seen} (truncated or corrupt)")
+    return data.reshape(shape)
+
+
+def _read_idx_header(f, path: Path, expected_ndim: int | None) -> tuple[int, ...]:
+    """The shape in the header (magic, then one big-endian uint32 per dimension)."""
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise IDXError(f"{path}: too short for an IDX header ({len(magic)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", magic)
     if zero != 0 or dtype_code != _IDX_UBYTE:
         raise IDXError(
-            f"{path}: bad magic number 0x{raw[:4].hex()}: expected 0x0000 08 0N (unsigned bytes, N dimensions)"
+            f"{path}: bad magic number 0x{magic.hex()}: expected 0x0000 08 0N (unsigned bytes, N dimensions)"
         )
     if expected_ndim is not None and ndim != expected_ndim:
         raise IDXError(f"{path}: expected {expected_ndim} dimensions, the header says {ndim}")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise IDXError(f"{path}: truncated header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    size = math.prod(shape)  # Python ints: no overflow for absurd headers
-    if len(raw) - header != size:
-        raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
-                       f"{len(raw) - header} (truncated or corrupt)")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    return struct.unpack(f">{ndim}I", dims)
+
+
+# DEFLATE's densest code is a 258-byte match (its longest) in 2 bits, one for the length and one
+# for the distance: 258 * 8 / 2 = 1032 bytes out per byte in. So a gzip file of c bytes inflates to
+# at most 1032 * c (its gzip header and trailer only loosen the bound); the slack is a margin for tiny files.
+_DEFLATE_MAX_RATIO = 1032
+_DEFLATE_SLACK = 1024
+
+
+def _check_idx_size(path: Path, shape: tuple[int, ...], size: int, compressed: bool) -> None:
+    """Refuse a declared size the file cannot hold, before any data is read."""
+    stored = path.stat().st_size
+    header = 4 + 4 * len(shape)
+    if not compressed:
+        if stored - header != size:
+            raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
+                           f"{stored - header} (truncated or corrupt)")
+        return
+    bound = stored * _DEFLATE_MAX_RATIO + _DEFLATE_SLACK
+    if header + size > bound:
+        raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, more than the "
+                       f"{stored} compressed bytes can inflate to (at most {bound}; truncated or corrupt)")
+
+
+def _read_exactly(f, size: int, chunk: int = 1 << 20) -> np.ndarray:
+    """Up to ``size`` bytes of ``f`` as a uint8 array, trimmed to what the file really holds.
+
+    Read in chunks so that memory follows the data found, not the size declared."""
+    out = np.empty(size, dtype=np.uint8)
+    filled = 0
+    while filled < size:
+        n = f.readinto(memoryview(out)[filled : filled + chunk])
+        if not n:
+            break
+        filled += n
+    return out[:filled]
 
 
 _FILES = {
@@ -280,6 +332,8 @@ def _download(name: str) -> Path:
 
 
 def _load_idx_dataset(name: str, root, download: bool, n_val: int) -> Dataset:
+    owner = f"load_{name.replace('-', '_')}"
+    check_int(owner, "n_val", n_val)  # the type first: no point reading 60,000 images for n_val=0.5
     where = _find(name, root)
     if where is None and download:
         where = _download(name)
@@ -290,13 +344,25 @@ def _load_idx_dataset(name: str, root, download: bool, n_val: int) -> Dataset:
             f"{name} files not found. Put {', '.join(_FILES.values())} in one of:\n  {searched}\n"
             f"(or set TINYAE_DATA, pass root=..., use download=True where there is a network{hint})"
         )
+    class_names = _SOURCES[name]["class_names"]
     images = {s: read_idx(where / _FILES[f"{s}_images"], 3) for s in ("train", "test")}
     labels = {s: read_idx(where / _FILES[f"{s}_labels"], 1) for s in ("train", "test")}
     for s in ("train", "test"):
         if len(images[s]) != len(labels[s]):
             raise IDXError(f"{where}: {len(images[s])} {s} images but {len(labels[s])} labels")
-    return _from_uint8(name, images["train"], labels["train"], images["test"], labels["test"], n_val,
-                       _SOURCES[name]["class_names"])
+        _check_labels(where / _FILES[f"{s}_labels"], labels[s], len(class_names))
+    n_train = len(images["train"])
+    if not 0 <= n_val < n_train:
+        raise ValueError(f"{owner}: n_val must be >= 0 and less than the number of training images, so that "
+                         f"one at least is left for training; got n_val={n_val} for {n_train} training images "
+                         f"in {where}")
+    return _from_uint8(name, images["train"], labels["train"], images["test"], labels["test"], n_val, class_names)
+
+
+def _check_labels(path: Path, labels: np.ndarray, n_classes: int) -> None:
+    if len(labels) and labels.max() >= n_classes:  # uint8: never below 0
+        raise IDXError(f"{path}: labels range over [{labels.min()}, {labels.max()}], expected [0, {n_classes - 1}] "
+                       f"(one of {n_classes} classes)")
 
 
 def load_mnist(root: str | os.PathLike | None = None, *, download: bool = False, n_val: int = 5000) -> Dataset:
@@ -305,14 +371,17 @@ def load_mnist(root: str | os.PathLike | None = None, *, download: bool = False,
     Looks in ``root``, ``$TINYAE_DATA``, and the cache (:func:`cache_dir`); with ``download=True``
     fetches missing files from the well-known mirrors (SHA-256 checked). Offline and absent:
     :class:`DatasetUnavailable` says where to put the files.
+
+    ``n_val`` is an integer from 0 to one less than the number of training images. ``n_val=0``
+    trains on every image: ``x_val`` is then empty, so call ``fit`` without ``x_val``.
     """
     return _load_idx_dataset("mnist", root, download, n_val)
 
 
 def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = False,
                        n_val: int = 5000) -> Dataset:
-    """Fashion-MNIST, as :func:`load_mnist`; also found where Debian's ``dataset-fashion-mnist``
-    package puts it (/usr/share/datasets/fashion-mnist)."""
+    """Fashion-MNIST, as :func:`load_mnist` (``n_val`` alike); also found where Debian's
+    ``dataset-fashion-mnist`` package puts it (/usr/share/datasets/fashion-mnist)."""
     return _load_idx_dataset("fashion-mnist", root, download, n_val)
 
 
