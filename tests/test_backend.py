@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import types
@@ -129,7 +130,7 @@ def test_mixing_backends_raises_a_clear_type_error():
     with pytest.raises(TypeError, match=r"Dense\(3 -> 2\): backends differ: the input is on 'strict', "
                                         r"the parameters on 'numpy'"):
         layer(x)
-    with pytest.raises(TypeError, match=r"gaussian_kl: backends differ: the input is on 'numpy', mu on 'strict'"):
+    with pytest.raises(TypeError, match=r"gaussian_kl: backends differ: logvar is on 'numpy', mu on 'strict'"):
         ae.gaussian_kl(x, np.zeros((1, 3), dtype=np.float32))
 
 
@@ -202,3 +203,180 @@ def test_every_xp_function_the_library_calls_exists_in_cupy():
     assert called, "found no xp.<name> calls: the scan is broken"
     missing = sorted(name for name in called if not hasattr(cupy_ns, name))
     assert missing == [], f"functions missing from CuPy's array-API namespace: {missing}"
+
+
+# --------------------------------------------------------------------------- #
+# "cupy" must be usable, not only present: the self-test of NVRTC, cuBLAS and cuRAND
+# --------------------------------------------------------------------------- #
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_gpu_extra_installs_cupy_with_the_cuda_runtime():
+    """Without [ctk] pip installs CuPy alone, and a machine with only the driver fails at the first kernel.
+    CuPy's ctk extra exists from 14.0 on (13.x has none)."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["gpu"] == ["cupy-cuda12x[ctk]>=14"]
+
+
+class CompileException(Exception):
+    """Named like cupy.cuda.compiler.CompileException (NVRTC missing or failing)."""
+
+
+class CUBLASError(RuntimeError):
+    """Named like cupy_backends.cuda.libs.cublas.CUBLASError."""
+
+
+class CURANDError(RuntimeError):
+    """Named like cupy_backends.cuda.libs.curand.CURANDError."""
+
+
+class _FakeGPUArray:
+    """Just enough of a cupy.ndarray for the self-test, computed by NumPy."""
+
+    def __init__(self, host, fake):
+        self.host, self.fake = np.asarray(host), fake
+
+    def __mul__(self, k):
+        if self.fake.broken == "NVRTC":
+            raise CompileException("nvrtc: error: failed to open libnvrtc-builtins.so.12.\nmore lines")
+        return _FakeGPUArray(self.host * k, self.fake)
+
+    def __add__(self, k):
+        return _FakeGPUArray(self.host + k, self.fake)
+
+    def __matmul__(self, other):
+        if self.fake.broken == "cuBLAS":
+            raise CUBLASError("CUBLAS_STATUS_NOT_INITIALIZED")
+        product = self.host @ other.host
+        return _FakeGPUArray(product + 1 if self.fake.wrong else product, self.fake)
+
+
+class _FakeGenerator:
+    def __init__(self, seed, fake):
+        self.rng, self.fake = np.random.default_rng(seed), fake
+
+    def standard_normal(self, size, dtype=np.float64):
+        if self.fake.broken == "cuRAND":
+            raise CURANDError("CURAND_STATUS_INITIALIZATION_FAILED")
+        self.fake.draws += 1
+        return _FakeGPUArray(self.rng.standard_normal(size, dtype=dtype), self.fake)
+
+
+def _fake_gpu(broken=None, wrong=False):
+    """A CuPy whose driver and device are there, with one library broken (or a wrong product)."""
+    fake = types.ModuleType("cupy")
+    fake.broken, fake.wrong, fake.draws = broken, wrong, 0
+    fake.float32 = np.float32
+    fake.cuda = types.SimpleNamespace(is_available=lambda: True)
+    fake.asarray = lambda a, dtype=None: _FakeGPUArray(np.asarray(a, dtype=dtype), fake)
+    fake.asnumpy = lambda a: a.host
+    fake.random = types.SimpleNamespace(default_rng=lambda seed: _FakeGenerator(seed, fake))
+    return fake
+
+
+@pytest.fixture
+def fresh_self_test():
+    """The self-test's verdict is kept per process (and per CuPy module): forget it around each test."""
+    cache = getattr(backend, "_self_test", None)  # (getattr: so that on code without one, the tests fail, not error)
+    if cache is not None:
+        cache.reset()
+    yield
+    if cache is not None:
+        cache.reset()
+    backend.set_backend("numpy")
+
+
+@pytest.mark.parametrize("library, error", [("NVRTC", "CompileException: nvrtc: error: failed to open "
+                                             "libnvrtc-builtins.so.12."),
+                                            ("cuBLAS", "CUBLASError: CUBLAS_STATUS_NOT_INITIALIZED"),
+                                            ("cuRAND", "CURANDError: CURAND_STATUS_INITIALIZATION_FAILED")],
+                         ids=["NVRTC", "cuBLAS", "cuRAND"])
+def test_cupy_with_a_missing_cuda_library_names_it(monkeypatch, fresh_self_test, library, error):
+    """A driver but no NVRTC / cuBLAS / cuRAND used to pass set_backend and fail in the first training step
+    with a raw CuPy error; now set_backend names the library, the error and the fix, and changes nothing."""
+    monkeypatch.setitem(sys.modules, "cupy", _fake_gpu(broken=library))
+    with ae.use_backend("strict"):
+        with pytest.raises(ae.BackendUnavailable) as info:
+            ae.set_backend("cupy")
+        assert ae.get_backend() == "strict"  # unchanged
+    message = str(info.value)
+    assert f"so {library} is missing or broken ({error})" in message
+    assert 'pip install "cupy-cuda12x[ctk]"' in message and "CUDA Toolkit" in message
+    assert "\n" not in message  # the kernel source a CompileException carries stays out
+    assert ae.get_backend() == "numpy"
+    with pytest.raises(ae.BackendUnavailable, match=f"so {library} is missing"):  # the cached verdict
+        ae.to_backend(np.ones(2), "cupy")
+
+
+def test_cupy_computing_a_wrong_result_is_unavailable(monkeypatch, fresh_self_test):
+    monkeypatch.setitem(sys.modules, "cupy", _fake_gpu(wrong=True))
+    with pytest.raises(ae.BackendUnavailable, match=r"self-test computed a wrong result on the GPU: .*\(cuBLAS\) gave "
+                                                    r"\[\[20.0, 23.0\], \[44.0, 51.0\]\]"):
+        ae.set_backend("cupy")
+    assert ae.get_backend() == "numpy"
+
+
+def test_a_working_cupy_passes_the_self_test_once(monkeypatch, fresh_self_test):
+    fake = _fake_gpu()
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    ae.set_backend("cupy")
+    assert ae.get_backend() == "cupy"
+    ae.set_backend("numpy")
+    with ae.use_backend("cupy"):
+        assert ae.get_backend() == "cupy"
+    assert fake.draws == 2  # one self-test (its draw, twice, for reproducibility), not one per request
+    monkeypatch.setitem(sys.modules, "cupy", _fake_gpu(broken="cuBLAS"))  # another module: tested afresh
+    with pytest.raises(ae.BackendUnavailable, match="cuBLAS"):
+        ae.set_backend("cupy")
+    assert ae.get_backend() == "numpy"
+
+
+# --------------------------------------------------------------------------- #
+# python -m benchmarks.gpu, without a GPU
+# --------------------------------------------------------------------------- #
+def test_gpu_benchmark_without_a_gpu_exits_with_one_line():
+    """No device visible (CUDA_VISIBLE_DEVICES=""; here there is none anyway): exit status 2 and one line
+    saying what is missing, nothing on stdout, no traceback."""
+    import subprocess
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-m", "benchmarks.gpu"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("benchmarks.gpu: cannot run: the 'cupy' backend needs"), lines
+    assert "CuPy" in lines[0]
+
+
+def test_gpu_benchmark_model_comparison_on_strict():
+    """The model-comparison part, strict standing in for cupy: every family, fixed and own noise, agree."""
+    sys.path.insert(0, str(ROOT))  # the repository root holds benchmarks/
+    from benchmarks import gpu
+
+    rows = gpu.compare_models("strict", steps=2)
+    assert {r["model"] for r in rows} == {case.name for case in gpu.model_cases()}
+    modes = {(r["model"], r["noise"]) for r in rows}
+    assert ("mlp_vae", "fixed") in modes and ("mlp_vae", "own") in modes and ("mlp_autoencoder", "none") in modes
+    assert ("autoencoder with Dropout(0.2)", "own") in modes
+    failed = [r for r in rows if not r["passed"]]
+    assert failed == []
+    # strict draws NumPy's noise stream, so even the own-noise rows agree to float32 round-off
+    assert max(max(r["loss_rel_diff"], r["weight_rel_diff"]) for r in rows) < 1e-5
+    table = gpu.format_models(rows, "strict")
+    assert "denoising (masking)" in table and f"{len(rows)} of {len(rows)} agree" in table
+
+
+def test_gpu_benchmark_timing_loop_on_strict():
+    """The timing part's loop and table, strict standing in for cupy and without torch (a plain clock)."""
+    import time
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import gpu
+
+    row, config = gpu._time_batch(4, None, time.perf_counter, repeats=1, rounds=2, warmup=1, backend_name="strict")
+    assert row["batch"] == 4 and row["tinyae_steps_per_s"] > 0 and "ratio" not in row and config == ""
+    table = gpu.format_speed({"model": "m", "torch": None, "torch_skipped": "torch is not installed",
+                              "torch_config": "", "rows": [row]})
+    assert "torch: skipped (torch is not installed)" in table

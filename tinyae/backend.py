@@ -85,7 +85,14 @@ _state = _State()
 # Lazy imports of the optional backends
 # --------------------------------------------------------------------------- #
 def _import_cupy() -> ModuleType:
-    """Import CuPy and make sure a GPU is usable, or raise BackendUnavailable."""
+    """Import CuPy and make sure a GPU is usable, or raise BackendUnavailable.
+
+    Usable means more than ``cupy.cuda.is_available()`` (a driver and a device): the first
+    training step also needs NVRTC (CuPy compiles its element-wise kernels at run time),
+    cuBLAS (matrix products) and cuRAND (noise). :func:`_cupy_self_test` runs one of each,
+    once per process and CuPy module, so a missing library is named here rather than
+    surfacing as a raw CuPy error inside the first step.
+    """
     try:
         cupy = importlib.import_module("cupy")
     except ImportError as exc:
@@ -93,19 +100,108 @@ def _import_cupy() -> ModuleType:
             f"the 'cupy' backend needs CuPy, which is not installed ({exc}). "
             f"Install it with: {_GPU_INSTALL_HINT}"
         ) from None
+    if _self_test.get(cupy) == _PASSED:
+        return cupy  # checked before in this process: the common path of every to_backend(..., "cupy")
     try:
         available = bool(cupy.cuda.is_available())
     except Exception as exc:  # a broken driver or toolkit raises all sorts of things
         raise BackendUnavailable(
             f"the 'cupy' backend needs a usable CUDA GPU; CuPy is installed but probing "
-            f"the GPU failed: {type(exc).__name__}: {exc}"
+            f"the GPU failed: {type(exc).__name__}: {_first_line(exc)}"
         ) from None
     if not available:
         raise BackendUnavailable(
             "the 'cupy' backend needs a usable CUDA GPU; CuPy is installed but found none "
             "(no NVIDIA driver or device). Use set_backend('numpy') on this machine."
         )
+    problem = _self_test.get(cupy)
+    if problem is None:
+        problem = _cupy_self_test(cupy)
+        _self_test.remember(cupy, problem)
+    if problem != _PASSED:
+        raise BackendUnavailable(problem)
     return cupy
+
+
+_PASSED = ""  # the self-test's verdict when every step worked; otherwise the message to raise
+_CUDA_FIX = ('install the CUDA runtime libraries with: pip install "cupy-cuda12x[ctk]" (what '
+             f'{_GPU_INSTALL_HINT} installs), or install the CUDA Toolkit 12 and set CUDA_PATH')
+
+
+class _SelfTestCache:
+    """The self-test's verdict for one CuPy module object (a test's fake is another module, so a
+    verdict never leaks from one to the other); :meth:`reset` forgets it."""
+
+    def __init__(self) -> None:
+        self.module: Any = None  # held, so that its id cannot be reused by another object
+        self.verdict: str | None = None
+
+    def get(self, module: Any) -> str | None:
+        return self.verdict if module is self.module else None
+
+    def remember(self, module: Any, verdict: str) -> None:
+        self.module, self.verdict = module, verdict
+
+    def reset(self) -> None:
+        self.module, self.verdict = None, None
+
+
+_self_test = _SelfTestCache()
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line (a CompileException carries the whole kernel source)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cupy_self_test(cupy: Any) -> str:
+    """One element-wise kernel (NVRTC), one matrix product (cuBLAS) and one random draw (cuRAND)
+    on the GPU, each checked on the host. Returns "" when all three work, else the message."""
+    expected_elementwise = np.array([3.0, 5.0], dtype=np.float32)
+    expected_matmul = np.array([[19.0, 22.0], [43.0, 50.0]], dtype=np.float32)
+
+    def elementwise() -> np.ndarray:
+        return cupy.asnumpy(cupy.asarray([1.0, 2.0], dtype=cupy.float32) * 2 + 1)
+
+    def matmul() -> np.ndarray:
+        a = cupy.asarray([[1.0, 2.0], [3.0, 4.0]], dtype=cupy.float32)
+        b = cupy.asarray([[5.0, 6.0], [7.0, 8.0]], dtype=cupy.float32)
+        return cupy.asnumpy(a @ b)
+
+    def draw() -> np.ndarray:
+        first, again = (cupy.asnumpy(cupy.random.default_rng(0).standard_normal(2, dtype=cupy.float32))
+                        for _ in range(2))
+        return np.stack([first, again])  # the same seed must give the same numbers
+
+    steps = (
+        ("NVRTC", "compiling an element-wise kernel (x * 2 + 1)", elementwise),
+        ("cuBLAS", "a 2x2 matrix product", matmul),
+        ("cuRAND", "a random draw (default_rng(0).standard_normal)", draw),
+    )
+    results = {}
+    for library, what, step in steps:
+        try:
+            results[library] = np.asarray(step())
+        except Exception as exc:  # CompileException, CUBLASError, CURANDError, a missing .so, ...
+            return (f"the 'cupy' backend found a GPU, but CuPy cannot use it: {what} failed, so {library} "
+                    f"is missing or broken ({type(exc).__name__}: {_first_line(exc)}). To fix it, {_CUDA_FIX}.")
+    wrong = ""
+    if not np.array_equal(results["NVRTC"], expected_elementwise):
+        wrong = f"x * 2 + 1 for x = [1, 2] (NVRTC) gave {results['NVRTC'].tolist()} instead of [3.0, 5.0]"
+    elif not np.array_equal(results["cuBLAS"], expected_matmul):
+        wrong = (f"[[1, 2], [3, 4]] @ [[5, 6], [7, 8]] (cuBLAS) gave {results['cuBLAS'].tolist()} "
+                 "instead of [[19.0, 22.0], [43.0, 50.0]]")
+    else:
+        z = results["cuRAND"]  # no host oracle for cuRAND's numbers: finite, plausible, distinct, reproducible
+        plausible = z.shape == (2, 2) and bool(np.all(np.isfinite(z)) and np.all(np.abs(z) < 10))
+        if not (plausible and z[0, 0] != z[0, 1] and np.array_equal(z[0], z[1])):
+            wrong = f"2 standard normal draws from seed 0, twice (cuRAND), gave {z.tolist()}"
+    if wrong:
+        return (f"the 'cupy' backend's self-test computed a wrong result on the GPU: {wrong}; the driver and "
+                f"the CUDA libraries may not match (see nvidia-smi). To fix it, {_CUDA_FIX}.")
+    return _PASSED
 
 
 def _import_strict() -> ModuleType:

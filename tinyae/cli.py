@@ -42,7 +42,63 @@ def _dpi(text: str) -> int:
     return value
 
 
+def _usage_error(command: str, option: str, problem: str) -> int:
+    """``tinyae demo: error: argument --out: ...``: argparse's one-line form for a value argparse
+    itself cannot judge (it depends on the file system); the exit status is argparse's, 2."""
+    print(f"tinyae {command}: error: argument {option}: {problem}", file=sys.stderr)
+    return 2
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` itself when it exists, else its nearest existing parent (what mkdir -p would write in)."""
+    current = os.path.abspath(path)
+    while not os.path.lexists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return current
+
+
+def _folder_trouble(path: str) -> str:
+    """What stops files being written into folder ``path`` (made if missing), as argparse's "got ..."
+    part of a message, or "" when nothing does."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        return f"{path!r}, an existing file"
+    base = _nearest_existing(path)
+    if not os.path.isdir(base):
+        return f"{path!r}, inside {base!r}, which is a file"
+    if not os.access(base, os.W_OK | os.X_OK):
+        if base == os.path.abspath(path):
+            return f"{path!r}, which is not writable"
+        return f"{path!r}, which would be made in {base!r}, which is not writable"
+    return ""
+
+
+def _folder_problem(path: str) -> str:
+    """Why ``tinyae demo --out PATH`` cannot write its figures there, or ""."""
+    trouble = _folder_trouble(path) if path else "''"
+    return f"expected a writable folder, got {trouble}" if trouble else ""
+
+
+def _file_problem(path: str) -> str:
+    """Why ``tinyae check --json PATH`` cannot write its results there (its folder made if missing), or ""."""
+    expected = "expected a file name in a writable folder"
+    if not path:
+        return f"{expected}, got ''"
+    if os.path.isdir(path):
+        return f"{expected}, got {path!r}, a folder"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"{expected}, got {path!r}, an existing read-only file"
+    trouble = _folder_trouble(os.path.dirname(os.path.abspath(path)))
+    return f"{expected}, got {path!r}, whose folder is {trouble}" if trouble else ""
+
+
 def _demo(args: argparse.Namespace) -> int:
+    if not args.list:  # --out first, in milliseconds: not after the imports, nor after a demo has trained
+        problem = _folder_problem(args.out)
+        if problem:
+            return _usage_error("demo", "--out", problem)
     try:
         import matplotlib
 
@@ -76,6 +132,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        problem = _file_problem(args.json)  # before any grading, so no result is lost at the end
+        if problem:
+            return _usage_error("check", "--json", problem)
     from .exercises.batch import main_check
 
     if args.exercise is not None:
@@ -118,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="NumPy BLAS threads (default: %(default)s, steady on a shared machine; 0 leaves NumPy's "
                       "own setting; see docs/performance.md)")
     demo.add_argument("--backend", default="numpy", choices=BACKENDS)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_non_negative, default=0, help="seed of every generator (a number >= 0; "
+                      "default: %(default)s)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
 
@@ -137,12 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "results.json for one submission")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                        help="wall-clock seconds per file (default: %(default)g)")
-    check.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+    check.add_argument("--memory", type=_non_negative, default=DEFAULT_MEMORY_MB, metavar="MB",
                        help="address-space limit per file in MB, 0 for none (default: %(default)s)")
-    check.add_argument("--jobs", type=int, default=None, help="files graded at once (default: the core count)")
-    check.add_argument("--max-examples", type=int, default=DEFAULT_EXAMPLES,
+    check.add_argument("--jobs", type=_positive, default=None, help="files graded at once (default: the core count)")
+    check.add_argument("--max-examples", type=_positive, default=DEFAULT_EXAMPLES,
                        help="cases per search (default: %(default)s)")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=_non_negative, default=0, help="hypothesis's seed (a number >= 0; default: "
+                       "%(default)s)")
     check.add_argument("--backend", default=None, choices=BACKENDS,
                        help="check on this backend (default: numpy, then a few cases on strict)")
     check.set_defaults(run=_check)
