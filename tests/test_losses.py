@@ -167,3 +167,32 @@ def test_backward_twice_gives_the_same_gradient_in_new_arrays(make):
     first, second = loss.backward(), loss.backward()
     assert first is not second
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("make", [ae.MSELoss, ae.BCELoss, ae.BCEWithLogitsLoss])
+def test_a_loss_refuses_an_empty_batch(make):
+    with pytest.raises(ValueError, match=r"expected at least one element, got a prediction of shape \(0, 3\)"):
+        make()(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32))
+
+
+@pytest.mark.parametrize("fn", [lambda a: ae.gaussian_kl(a, a), ae.l1_penalty, lambda a: ae.kl_sparsity(a, 0.1)])
+def test_batch_averaged_terms_refuse_an_empty_batch(fn):
+    with pytest.raises(ValueError, match=r"of at least one sample, got shape \(0, 3\)"):
+        fn(np.zeros((0, 3), np.float32))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_bce_names_the_range_a_prediction_left():
+    with pytest.raises(FloatingPointError, match=r"expected predictions in \[0, 1\].*got values in \[-0.5, 1.5\]"):
+        ae.BCELoss()(np.array([-0.5, 0.5, 1.5]), np.array([0.0, 1.0, 1.0]))
+
+
+def test_value_is_the_loss_as_an_array_on_the_device(backend_name):
+    pred = ae.to_backend(np.array([[0.2, 0.7], [0.4, 0.9]]), dtype=np.float32)
+    target = ae.to_backend(np.array([[0.0, 1.0], [1.0, 1.0]]), dtype=np.float32)
+    for make in (ae.MSELoss, ae.BCELoss, ae.BCEWithLogitsLoss):
+        value = make().value(pred, target)
+        assert not isinstance(value, float) and tuple(value.shape) == ()
+        assert float(value) == pytest.approx(make()(pred, target), rel=1e-6)
+    kl, _, _ = ae.gaussian_kl(pred, target, as_array=True)
+    assert float(kl) == pytest.approx(ae.gaussian_kl(pred, target)[0], rel=1e-6)

@@ -233,9 +233,11 @@ def test_builders_restore_the_input_shape():
         (lambda: ae.VAE(_enc(4, 3), _dec(2, 4), 2).forward_backward(np.ones((1, 4), dtype=np.float32)), ValueError,
          r"expected the encoder to output \(N, 4\).*got \(1, 3\)"),
         (lambda: ae.mlp_vae([4, 3], 2).backward(None), NotImplementedError, "use forward_backward"),
-        # rows of -5 and +5: whatever the weights, each tanh unit goes negative on one of them
-        (lambda: ae.SparseAutoencoder(_enc(2, 2, ae.Tanh), _dec(2, 2), penalty="kl").forward_backward(
-            np.array([[-5, -5], [5, 5]], dtype=np.float32)), ValueError, r"strictly inside \(0, 1\)"),
+        # the KL penalty is defined for mean activations in (0, 1): a tanh code is refused when built
+        (lambda: ae.SparseAutoencoder(_enc(2, 2, ae.Tanh), _dec(2, 2), penalty="kl"), ValueError,
+         r"penalty='kl' needs a code in \(0, 1\): the encoder must end in a Sigmoid"),
+        (lambda: ae.kl_sparsity(np.array([[-0.5, 0.2], [0.1, 0.3]], dtype=np.float32), 0.05), ValueError,
+         r"strictly inside \(0, 1\).*\[-0.2, 0.25\]"),
     ],
 )
 def test_model_errors(make, error, message):
@@ -351,3 +353,89 @@ def test_denoising_reconstructs_the_clean_input():
     value = model.evaluate(x, corrupted=corrupted)["reconstruction"]
     assert value == pytest.approx(float(np.mean((model(corrupted) - x) ** 2)), rel=1e-6)
     assert value != pytest.approx(float(np.mean((model(corrupted) - corrupted) ** 2)), rel=1e-3)
+
+
+# --------------------------------------------------------------------------- #
+# Hyper-parameters that would surface later as a NaN blamed on something else
+# --------------------------------------------------------------------------- #
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda v: ae.VAE(_enc(4, 4), _dec(2, 4), 2, beta=v), "VAE: beta must be a finite number in"),
+        (lambda v: ae.VAE(_enc(4, 4), _dec(2, 4), 2, logvar_clip=v), "VAE: logvar_clip must be a finite number"),
+        (lambda v: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), noise_level=v),
+         r"noise_level \(noise='gaussian'\) must be a finite number"),
+        (lambda v: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), noise="masking", noise_level=v),
+         r"noise_level \(noise='masking'\) must be a finite number in \[0, 1\]"),
+        (lambda v: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), clip=(0.0, v)), "clip must be a finite number"),
+        (lambda v: ae.SparseAutoencoder(_enc(2, 1), _dec(1, 2), weight=v), "SparseAutoencoder: weight must be"),
+        (lambda v: ae.SparseAutoencoder(_enc(2, 1), _dec(1, 2), penalty="kl", target=v), "target must be"),
+        (lambda v: ae.ContractiveAutoencoder(_enc(2, 1), _dec(1, 2), weight=v), "ContractiveAutoencoder: weight"),
+    ],
+)
+@pytest.mark.parametrize("value", [NAN, INF, -INF])
+def test_models_refuse_non_finite_hyper_parameters(make, message, value):
+    with pytest.raises(ValueError, match=message):
+        make(value)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ae.VAE(_enc(4, 4), _dec(2, 4), 2.5), r"latent_dim must be an integer, got 2.5"),
+        (lambda: ae.ConditionalVAE(_enc(6, 4), _dec(4, 4), 2, num_classes=2.0), "num_classes must be an integer"),
+        (lambda: ae.DenoisingAutoencoder(_enc(2, 1), _dec(1, 2), clip=(1.0, 0.0)), "low < high"),
+        (lambda: ae.mlp_vae([4, 3], 2).sample(0), "n must be >= 1"),
+    ],
+)
+def test_models_refuse_malformed_sizes(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: ae.mlp_autoencoder([4, 2]), lambda: ae.mlp_vae([4, 3], 2),
+     lambda: ae.SparseAutoencoder(_enc(4, 2), _dec(2, 4), penalty="kl")],
+)
+def test_models_refuse_an_empty_batch(make):
+    model = make()
+    for run in (model.forward_backward, model.evaluate):
+        with pytest.raises(ValueError, match=r"expected a batch of at least one sample, got shape \(0, 4\)"):
+            run(np.zeros((0, 4), np.float32))
+
+
+def test_vae_eps_must_match_the_model(backend_name):
+    model = ae.mlp_vae([4, 3], 2)
+    x = ae.to_backend(np.full((2, 4), 0.5), dtype=np.float32)
+    if backend_name == "strict":
+        with pytest.raises(TypeError, match="VAE: backends differ: eps is on 'numpy', the model on 'strict'"):
+            model.forward_backward(x, eps=np.zeros((2, 2), np.float32))
+    with pytest.raises(TypeError, match="VAE: expected eps of dtype float32"):
+        model.forward_backward(x, eps=ae.to_backend(np.zeros((2, 2))))
+    with pytest.raises(ValueError, match=r"expected eps of shape \(2, 2\), got \(2, 3\)"):
+        model.forward_backward(x, eps=ae.to_backend(np.zeros((2, 3)), dtype=np.float32))
+
+
+def test_objective_terms_are_arrays_and_forward_backward_their_floats(backend_name):
+    """objective_terms keeps the terms on the device (what fit reads once per step); forward_backward
+    gives the same numbers as floats."""
+    x = ae.to_backend(np.random.default_rng(1).uniform(0.1, 0.9, (3, 4)), dtype=np.float32)
+    ae.seed(3)
+    model = ae.mlp_vae([4, 3], 2)
+    eps = ae.to_backend(np.random.default_rng(2).normal(size=(3, 2)), dtype=np.float32)
+    terms = model.objective_terms(x, backward=False, eps=eps)
+    assert set(terms) == {"loss", "reconstruction", "kl"}
+    assert all(not isinstance(v, float) and ae.backend.backend_of(v) == backend_name for v in terms.values())
+    floats = model.evaluate(x, eps=eps)
+    assert all(type(v) is float for v in floats.values())
+    assert floats == pytest.approx({k: float(v) for k, v in terms.items()}, rel=1e-6)
+
+
+def test_forward_backward_names_a_non_finite_term():
+    model = ae.mlp_autoencoder([2, 1], loss="mse")
+    with pytest.raises(FloatingPointError, match=r"Autoencoder: expected finite loss terms, got \{'loss': nan"):
+        model.forward_backward(np.array([[np.nan, 0.0]], np.float32))

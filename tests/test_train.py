@@ -188,8 +188,10 @@ def test_fit_trains_on_the_strict_backend(digits):
 def test_fit_errors():
     model = ae.mlp_autoencoder([4, 2])
     opt = ae.Adam(model.parameters())
-    with pytest.raises(ValueError, match="epochs and batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         ae.fit(model, opt, np.zeros((3, 4)), epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got -1"):
+        ae.fit(model, opt, np.zeros((3, 4)), epochs=1, batch_size=-1)
     with pytest.raises(ValueError, match="labels must have one entry per sample"):
         ae.fit(model, opt, np.zeros((3, 4)), labels=np.zeros(2), epochs=1, progress=False)
     with pytest.raises(ValueError, match="at least one sample"):
@@ -209,3 +211,101 @@ def test_the_progress_bar_is_named_and_moves_with_every_batch(capsys):
     assert "/8" not in err
     ae.fit(model, ae.Adam(model.parameters()), x, epochs=1, batch_size=32, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- #
+# Nothing lost, nothing silent: the NaN guard's snapshot, bad data, bad arguments
+# --------------------------------------------------------------------------- #
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_nan_guard_catches_a_break_in_an_epochs_last_step():
+    """Full-batch training: every step is its epoch's last, whose update no loss of that epoch sees.
+    The guard once snapshotted those broken weights at the next epoch and 'restored' them."""
+    x = np.random.default_rng(0).random((256, 16)).astype(np.float32)
+    ae.seed(0)
+    model = ae.mlp_autoencoder([16, 8, 2], loss="mse")
+    start = model.state_dict()
+    with pytest.raises(ae.TrainingDiverged, match=r"epoch 0 \(the epoch's last step left weights whose loss"):
+        ae.fit(model, ae.SGD(model.parameters(), 1e6), x, epochs=3, batch_size=256, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, start[name])
+    assert np.isfinite(model.evaluate(x)["loss"])  # the restored model works
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_nan_guard_with_validation_data_judges_the_epochs_last_weights():
+    x = np.random.default_rng(0).random((64, 16)).astype(np.float32)
+    ae.seed(0)
+    model = ae.mlp_autoencoder([16, 8, 2], loss="mse")
+    start = model.state_dict()
+    with pytest.raises(ae.TrainingDiverged, match="epoch 0"):
+        ae.fit(model, ae.SGD(model.parameters(), 1e6), x, x[:8], epochs=2, batch_size=64, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, start[name])
+
+
+@pytest.mark.parametrize(
+    "data, error, message",
+    [
+        (np.full((8, 4), 200, dtype=np.uint8), TypeError,
+         r"x_train must hold real floating-point numbers, got dtype uint8.*x.astype\(np.float32\) / 255"),
+        (np.ones((8, 4), dtype=np.complex64), TypeError, "got dtype complex64"),
+        (np.ones((8, 4), dtype=np.int64), TypeError, "got dtype int64"),
+        (np.full((8, 4), 255.0, dtype=np.float32), ValueError,
+         r"needs targets in \[0, 1\] \(binary cross-entropy\), but x_train holds values in \[255, 255\]"),
+        (np.where(np.eye(8, 4) > 0, np.nan, 0.5).astype(np.float32), ValueError, r"x_train has 4 NaN/inf entries"),
+    ],
+)
+def test_fit_refuses_data_it_would_cast_or_misread(data, error, message):
+    model = ae.mlp_autoencoder([4, 2], loss="bce")
+    before = model.state_dict()
+    with pytest.raises(error, match=message):
+        ae.fit(model, ae.Adam(model.parameters()), data, epochs=1, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_fit_checks_validation_data_too():
+    model = ae.mlp_autoencoder([4, 2], loss="bce")
+    x = np.full((8, 4), 0.5, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"x_val holds values in \[-1, -1\]"):
+        ae.fit(model, ae.Adam(model.parameters()), x, -np.ones((4, 4), np.float32), epochs=1, progress=False)
+
+
+def test_an_mse_model_trains_on_any_real_range():
+    model = ae.mlp_autoencoder([4, 2], loss="mse")
+    x = np.random.default_rng(0).normal(0, 10, (16, 4)).astype(np.float32)
+    assert ae.fit(model, ae.Adam(model.parameters()), x, epochs=1, progress=False).epochs == 1
+
+
+@pytest.mark.parametrize(
+    "kw, error, message",
+    [
+        ({"batch_size": 32.0}, TypeError, r"batch_size must be an integer, got 32.0 \(float\)"),
+        ({"epochs": 2.5}, TypeError, r"epochs must be an integer, got 2.5 \(float\)"),
+        ({"epochs": None}, TypeError, r"epochs must be an integer, got None"),
+        ({"epochs": True}, TypeError, r"epochs must be an integer, got True \(bool\)"),
+        ({"early_stopping": 0}, ValueError, r"early_stopping .* must be >= 1, got 0"),
+        ({"early_stopping": 1.5}, TypeError, r"early_stopping .* must be an integer"),
+    ],
+)
+def test_fit_refuses_arguments_of_the_wrong_kind(kw, error, message):
+    model = ae.mlp_autoencoder([4, 2], loss="mse")
+    with pytest.raises(error, match=message):
+        ae.fit(model, ae.Adam(model.parameters()), np.zeros((4, 4), np.float32), **{"epochs": 1, **kw},
+               progress=False)
+
+
+def test_fit_says_what_model_it_needs():
+    layers = ae.Sequential(ae.Dense(4, 2), ae.ReLU(), ae.Dense(2, 4))
+    with pytest.raises(TypeError, match=r"expected a model with forward_backward\(x\).*got a Sequential"):
+        ae.fit(layers, ae.Adam(layers.parameters()), np.zeros((4, 4), np.float32), epochs=1, progress=False)
+
+
+def test_map_batches_refuses_an_empty_input():
+    model = ae.mlp_autoencoder([4, 2])
+    with pytest.raises(ValueError, match=r"map_batches: expected an array with at least one sample, got shape \(0, 4"):
+        ae.map_batches(model.encode, np.zeros((0, 4), np.float32), like=model)
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        ae.map_batches(model.encode, np.zeros((2, 4), np.float32), batch_size=2.0, like=model)

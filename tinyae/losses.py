@@ -2,6 +2,9 @@
 
 A loss object is called as ``value = loss(pred, target)`` (a Python float) and then
 ``loss.backward()`` returns dL/dpred, the array that starts the backward pass.
+``loss.value(pred, target)`` is the same value as a 0-d array on the prediction's backend: the
+models use it, because turning a GPU number into a Python float waits for the GPU (a sync), and
+``fit`` reads all the terms of a step at once.
 
 A loss is defined element by element: ``elementwise`` gives l_i and ``elementwise_grad``
 dl_i/dp_i. A loss whose value and gradient share their work (MSE's difference p - t, the
@@ -39,6 +42,18 @@ class Loss:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
     def __call__(self, pred: Any, target: Any) -> float:
+        """L(pred, target) as a Python float; a NaN or infinite loss raises FloatingPointError."""
+        value = float(self.value(pred, target))
+        if not math.isfinite(value):
+            self._cache, self._grad = None, None  # no gradient of a failed call to hand over
+            why = self._diagnosis(backend.array_module(pred), pred, target)
+            raise FloatingPointError(f"{self!r}: expected a finite loss, got {value}: {why}")
+        return value
+
+    def value(self, pred: Any, target: Any) -> Any:
+        """L(pred, target) as a 0-d array on pred's backend, not read back to the host and not
+        checked for NaN (whoever reads it checks: ``loss(pred, target)``, or fit once per step).
+        The gradient is kept for :meth:`backward`."""
         xp = check_float_array(self, pred, what="prediction")
         check_float_array(self, target, what="target")
         if tuple(pred.shape) != tuple(target.shape):
@@ -46,6 +61,8 @@ class Loss:
                 f"{self!r}: expected prediction and target of the same shape, got "
                 f"{tuple(pred.shape)} and {tuple(target.shape)}"
             )
+        if math.prod(pred.shape) == 0:  # a mean over no elements is 0/0
+            raise ValueError(f"{self!r}: expected at least one element, got a prediction of shape {tuple(pred.shape)}")
         if backend.backend_of(pred) != backend.backend_of(target):
             raise TypeError(
                 f"{self!r}: prediction is a {backend.backend_of(pred)!r} array but target is "
@@ -60,15 +77,13 @@ class Loss:
         self._cache, self._grad = None, None  # until this call succeeds
         scale = self._scale(pred)
         total, grad = self.value_and_grad(xp, pred, target, scale)
-        value = total * scale
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"{self!r}: expected a finite loss, got {value}: the prediction has "
-                f"{_count_nonfinite(xp, pred)} NaN/inf entries and the target "
-                f"{_count_nonfinite(xp, target)} (of {math.prod(pred.shape)})"
-            )
         self._cache, self._grad = (pred, target), grad
-        return value
+        return total * scale
+
+    def _diagnosis(self, xp: Any, pred: Any, target: Any) -> str:
+        """Why the loss is not finite (only computed once it is not: it reads the arrays)."""
+        return (f"the prediction has {_count_nonfinite(xp, pred)} NaN/inf entries and the target "
+                f"{_count_nonfinite(xp, target)} (of {math.prod(pred.shape)})")
 
     def backward(self) -> Any:
         """dL/dpred for the last call, same shape and dtype as the prediction (a new array each time)."""
@@ -89,11 +104,11 @@ class Loss:
         """dL/dl_i: 1/n for "mean" (n elements), 1 for "sum"."""
         return 1.0 / math.prod(pred.shape) if self.reduction == "mean" else 1.0
 
-    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
-        """(sum_i l_i, dL/dpred or None). The default sums ``elementwise`` and leaves the gradient to
-        :meth:`backward`; ``scale`` (1/n for "mean", else 1) is dL/dl_i, for a subclass that
-        computes the gradient here: dL/dp_i = scale * dl_i/dp_i."""
-        return float(xp.sum(self.elementwise(xp, pred, target))), None
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
+        """(sum_i l_i as a 0-d array, dL/dpred or None). The default sums ``elementwise`` and leaves
+        the gradient to :meth:`backward`; ``scale`` (1/n for "mean", else 1) is dL/dl_i, for a
+        subclass that computes the gradient here: dL/dp_i = scale * dl_i/dp_i."""
+        return xp.sum(self.elementwise(xp, pred, target)), None
 
     def elementwise(self, xp: Any, pred: Any, target: Any) -> Any:  # pragma: no cover
         """l_i for every element i."""
@@ -111,9 +126,9 @@ class MSELoss(Loss):
     The value and the gradient share the difference p - t, so both are computed at the call.
     """
 
-    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
         diff = pred - target
-        return float(xp.sum(diff * diff)), (2.0 * scale) * diff
+        return xp.sum(diff * diff), (2.0 * scale) * diff
 
 
 class BCELoss(Loss):
@@ -133,6 +148,14 @@ class BCELoss(Loss):
     def elementwise_grad(self, xp: Any, pred: Any, target: Any) -> Any:
         return (pred - target) / xp.maximum(pred * (1.0 - pred), _BCE_GRAD_EPS)
 
+    def _diagnosis(self, xp: Any, pred: Any, target: Any) -> str:
+        # log p and log(1 - p) are NaN outside [0, 1]: a prediction that is not a probability
+        low, high = float(xp.min(pred)), float(xp.max(pred))
+        if low < 0.0 or high > 1.0:
+            return (f"expected predictions in [0, 1] (probabilities, e.g. after a Sigmoid; for logits use "
+                    f"BCEWithLogitsLoss), got values in [{low:.4g}, {high:.4g}]")
+        return super()._diagnosis(xp, pred, target)
+
 
 class BCEWithLogitsLoss(Loss):
     r"""Binary cross-entropy on logits z, with p = s(z) the sigmoid:
@@ -146,11 +169,11 @@ class BCEWithLogitsLoss(Loss):
     both at the call.
     """
 
-    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[float, Any]:
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
         return kernels.bce_with_logits(pred, target, scale)
 
 
-def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
+def gaussian_kl(mu: Any, logvar: Any, *, as_array: bool = False) -> tuple[Any, Any, Any]:
     r"""KL(N(mu, diag(exp(logvar))) || N(0, I)), summed over latent dims, averaged over the batch.
 
     For one sample with latent dimensions j (derivation in docs/):
@@ -160,26 +183,39 @@ def gaussian_kl(mu: Any, logvar: Any) -> tuple[float, Any, Any]:
         dKL/dlogvar_j = (exp(logvar_j) - 1) / 2
 
     With the batch mean over N samples, both gradients are divided by N.
-    Returns ``(kl, dkl/dmu, dkl/dlogvar)``; mu and logvar have shape (N, latent).
+    Returns ``(kl, dkl/dmu, dkl/dlogvar)``; mu and logvar have shape (N, latent). kl is a Python
+    float (a NaN or infinite KL raises FloatingPointError); with ``as_array=True`` it is a 0-d array
+    on mu's backend, unread and unchecked (the models' path: :meth:`Loss.value` says why).
     """
     owner = "gaussian_kl"
     xp = check_float_array(owner, mu, ndim=2, what="mu")
     check_float_array(owner, logvar, ndim=2, what="logvar")
-    check_same_backend(owner, logvar, mu, what="mu")
+    check_same_backend(owner, logvar, mu, what="mu", subject="logvar")
     if tuple(mu.shape) != tuple(logvar.shape):
         raise ValueError(
             f"{owner}: expected mu and logvar of the same shape (N, latent), got "
             f"{tuple(mu.shape)} and {tuple(logvar.shape)}"
         )
+    _check_not_empty(owner, mu, "mu")
     n = mu.shape[0]
     var = xp.exp(logvar)
-    kl = float(-0.5 * xp.sum(1.0 + logvar - mu * mu - var)) / n
+    kl = xp.sum(1.0 + logvar - mu * mu - var) * (-0.5 / n)
+    grads = mu * (1.0 / n), (var - 1.0) * (0.5 / n)
+    if as_array:
+        return kl, *grads
+    kl = float(kl)
     if not math.isfinite(kl):
         raise FloatingPointError(
             f"{owner}: expected a finite KL, got {kl}: mu has {_count_nonfinite(xp, mu)} and "
             f"logvar {_count_nonfinite(xp, logvar)} NaN/inf entries, or exp(logvar) overflowed"
         )
-    return kl, mu * (1.0 / n), (var - 1.0) * (0.5 / n)
+    return kl, *grads
+
+
+def _check_not_empty(owner: str, a: Any, what: str) -> None:
+    """A batch mean over no samples is 0/0: refuse it by name."""
+    if a.shape[0] == 0:
+        raise ValueError(f"{owner}: expected {what} of at least one sample, got shape {tuple(a.shape)}")
 
 
 def _count_nonfinite(xp: Any, a: Any) -> int:
@@ -191,14 +227,22 @@ def _count_nonfinite(xp: Any, a: Any) -> int:
 # l1_penalty is averaged over the batch; kl_sparsity is the KL of the batch-mean activation,
 # summed over units.
 # --------------------------------------------------------------------------- #
-def l1_penalty(h: Any) -> tuple[float, Any]:
-    r"""L1 sparsity: P = (1/N) sum_n sum_j |h_nj|;  dP/dh_nj = sign(h_nj) / N (0 at h = 0)."""
+def l1_penalty(h: Any, *, as_array: bool = False) -> tuple[Any, Any]:
+    r"""L1 sparsity: P = (1/N) sum_n sum_j |h_nj|;  dP/dh_nj = sign(h_nj) / N (0 at h = 0).
+
+    P is a Python float, or with ``as_array=True`` a 0-d array on h's backend (see :meth:`Loss.value`).
+    """
     xp = check_float_array("l1_penalty", h, ndim=2, what="code")
+    _check_not_empty("l1_penalty", h, "a code")
     n = h.shape[0]
-    return float(xp.sum(xp.abs(h))) / n, xp.sign(h) * (1.0 / n)
+    # sign(h) = [h > 0] - [h < 0]: the array-API-compat sign for CuPy fixes up NaNs with a boolean
+    # mask assignment, which waits for the GPU; comparisons and casts do not
+    sign = xp.astype(h > 0, h.dtype) - xp.astype(h < 0, h.dtype)
+    value = xp.sum(xp.abs(h)) * (1.0 / n)
+    return (value if as_array else float(value)), sign * (1.0 / n)
 
 
-def kl_sparsity(h: Any, target: float) -> tuple[float, Any]:
+def kl_sparsity(h: Any, target: float, *, as_array: bool = False) -> tuple[Any, Any]:
     r"""Ng's sparsity penalty on mean activations in (0, 1) (a sigmoid code):
 
         rho_hat_j = (1/N) sum_n h_nj                     mean activation of unit j
@@ -207,19 +251,24 @@ def kl_sparsity(h: Any, target: float) -> tuple[float, Any]:
         dP/dh_nj = (1/N) (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))
 
     (every sample's h_nj enters rho_hat_j with weight 1/N, hence the 1/N.)
+    P is a Python float, and mean activations outside (0, 1) raise ValueError. With
+    ``as_array=True`` P is a 0-d array on h's backend and the range is not checked (reading it would
+    sync a GPU): outside (0, 1) a log makes P NaN, which the reader sees (SparseAutoencoder
+    guarantees the range by requiring a Sigmoid code).
     """
     owner = "kl_sparsity"
     xp = check_float_array(owner, h, ndim=2, what="code")
+    _check_not_empty(owner, h, "a code")
     if not 0.0 < target < 1.0:
         raise ValueError(f"{owner}: the target activation rho must be in (0, 1), got {target!r}")
     rho_hat = xp.mean(h, axis=0)
-    if float(xp.min(rho_hat)) <= 0.0 or float(xp.max(rho_hat)) >= 1.0:
+    if not as_array and (float(xp.min(rho_hat)) <= 0.0 or float(xp.max(rho_hat)) >= 1.0):
         raise ValueError(
             f"{owner}: expected mean code activations strictly inside (0, 1) (use a Sigmoid code layer), "
             f"got a range of [{float(xp.min(rho_hat)):.3g}, {float(xp.max(rho_hat)):.3g}]"
         )
     rho = target
-    value = float(xp.sum(rho * xp.log(rho / rho_hat) + (1.0 - rho) * xp.log((1.0 - rho) / (1.0 - rho_hat))))
+    value = xp.sum(rho * xp.log(rho / rho_hat) + (1.0 - rho) * xp.log((1.0 - rho) / (1.0 - rho_hat)))
     per_unit = -rho / rho_hat + (1.0 - rho) / (1.0 - rho_hat)  # shape (k,), broadcast over the batch
     grad = xp.broadcast_to(per_unit * (1.0 / h.shape[0]), tuple(h.shape))
-    return value, grad
+    return (value if as_array else float(value)), grad

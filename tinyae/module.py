@@ -144,9 +144,9 @@ class Module:
 
     def _check_grad(self, grad_out: Any, expected: tuple[int, ...], like: Any = None) -> None:
         """dL/dy must have the shape of the forward output y (broadcasting would hide a bug), and,
-        given ``like`` (an array the forward pass kept), its backend and dtype: a NumPy gradient for
-        a layer on the GPU would otherwise fail deep inside the array library, and a float64 one
-        would be rounded into float32 gradients without a word."""
+        given ``like`` (an array the forward pass kept), its backend and (for a float ``like``) dtype:
+        a NumPy gradient for a layer on the GPU would otherwise fail deep inside the array library,
+        and a float64 one would be rounded into float32 gradients without a word."""
         if tuple(grad_out.shape) != tuple(expected):
             raise ValueError(
                 f"{self!r}: backward expected a gradient of shape {tuple(expected)} (the shape of the "
@@ -154,7 +154,7 @@ class Module:
             )
         if like is not None:
             check_same_backend(self, grad_out, like, what="the forward pass's arrays", subject="the gradient")
-            if grad_out.dtype != like.dtype:
+            if backend.array_module(like).isdtype(like.dtype, "real floating") and grad_out.dtype != like.dtype:
                 raise TypeError(
                     f"{self!r}: backward expected a gradient of dtype {like.dtype} (the forward pass's), "
                     f"got {grad_out.dtype}"

@@ -2,6 +2,10 @@
 
 Data stay on the host (NumPy); each minibatch is shuffled on the host and then moved
 to the model's backend, so a dataset larger than GPU memory still trains.
+
+On a GPU every number read back to the host waits for all the work queued before it (a sync).
+A step reads its loss terms once, all together, after ``optimizer.step()``
+(:meth:`~tinyae.models.objective.ObjectiveModel.objective_terms` keeps them on the device until then).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from . import backend
 from .models.autoencoder import Autoencoder
 from .module import Module, Sequential
 from .optim import SGD, Adam, LRScheduler, Optimizer, ReduceLROnPlateau
+from .validation import check_int
 
 __all__ = ["History", "TrainingDiverged", "fit", "map_batches", "pretrain_layerwise"]
 
@@ -75,11 +80,41 @@ def _model_placement(model: Module, caller: str) -> tuple[str, np.dtype]:
     return backend.backend_of(params[0].data), backend.numpy_dtype(params[0].data)
 
 
-def _as_host(name: str, x: Any) -> np.ndarray:
+def _check_trainable(model: Any) -> None:
+    """fit needs a model that knows its objective, not a bare stack of layers."""
+    if not callable(getattr(model, "forward_backward", None)) or not callable(getattr(model, "evaluate", None)):
+        raise TypeError(
+            f"fit: expected a model with forward_backward(x) and evaluate(x), which know their loss (an "
+            f"Autoencoder, VAE, ... e.g. tinyae.mlp_autoencoder([784, 32]); for layers of your own, "
+            f"Autoencoder(encoder, decoder, loss='mse')), got a {type(model).__name__}"
+        )
+
+
+def _as_host(name: str, x: Any, caller: str = "fit") -> np.ndarray:
     host = backend.to_numpy(x)
     if host.ndim < 1 or host.shape[0] == 0:
-        raise ValueError(f"fit: {name} must be an array with at least one sample, got shape {host.shape}")
+        raise ValueError(f"{caller}: {name} must be an array with at least one sample, got shape {host.shape}")
+    if host.dtype.kind != "f":  # a cast would train on 0-255 pixels, or drop an imaginary part
+        hint = " (8-bit images: x.astype(np.float32) / 255)" if host.dtype.kind in "uib" else ""
+        raise TypeError(f"{caller}: {name} must hold real floating-point numbers, got dtype {host.dtype}; "
+                        f"convert it first{hint}")
     return host
+
+
+def _check_data(name: str, x: np.ndarray, target_range: tuple[float, float] | None) -> None:
+    """One pass over the host data before training: a NaN would surface as a diverged loss, and a
+    target outside BCE's [0, 1] gives a loss that trains without meaning."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise ValueError(f"fit: {name} has {x.size - int(finite.sum())} NaN/inf entries (of {x.size})")
+    if target_range is not None:
+        low, high = float(x.min()), float(x.max())
+        if low < target_range[0] or high > target_range[1]:
+            raise ValueError(
+                f"fit: the model's loss needs targets in [{target_range[0]:g}, {target_range[1]:g}] (binary "
+                f"cross-entropy), but {name} holds values in [{low:.4g}, {high:.4g}]; scale the data (e.g. "
+                f"x / 255), or use an MSE model"
+            )
 
 
 def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray | slice]:
@@ -89,27 +124,77 @@ def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray | sl
         yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
 
 
+def _read_terms(terms: dict[str, Any]) -> dict[str, float]:
+    """The terms of one step as floats, read from a device in one transfer (a float() each would
+    wait for the GPU once per term)."""
+    values = list(terms.values())
+    if values and all(not isinstance(v, (int, float)) and backend.backend_of(v) != "numpy" for v in values):
+        xp = backend.array_module(values[0])
+        values = backend.to_numpy(xp.stack(values)).tolist()
+    return {key: float(value) for key, value in zip(terms, values)}
+
+
+def _step_terms(model: Any, xb: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
+    """The loss terms of one batch (with the backward pass when training), as arrays on the device
+    where the model offers them (``objective_terms``), else as the floats of its forward_backward."""
+    if hasattr(model, "objective_terms"):
+        return model.objective_terms(xb, backward=train, **kw)
+    return model.forward_backward(xb, **kw) if train else model.evaluate(xb, **kw)
+
+
 def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False, bar=None):
-    """Mean of each loss term over one pass through x (weighted by batch size); ``bar`` (tqdm)
-    moves by one per batch."""
+    """(mean of each loss term over one pass through x, weighted by batch size; the last batch and
+    its keywords). ``bar`` (tqdm) moves by one per batch. A NaN or infinite term raises
+    FloatingPointError; the step it came from has been taken, which the caller undoes (it restores
+    the epoch's snapshot)."""
     sums: dict[str, float] = {}
+    xb, kw = None, {}
     for idx in _batches(x.shape[0], batch_size, shuffle):
         xb = backend.to_backend(x[idx], where, dtype=dtype)
         kw = {} if labels is None else {"labels": labels[idx]}
         if train:
             optimizer.zero_grad()
-            terms = model.forward_backward(xb, **kw)
-        else:
-            terms = model.evaluate(xb, **kw)
-        if not math.isfinite(terms["loss"]):
-            raise FloatingPointError(f"the loss is {terms['loss']}")
+        terms = _step_terms(model, xb, kw, train)
         if train:
             optimizer.step()
-        for key, value in terms.items():
+        values = _read_terms(terms)  # the step's one read from the device
+        bad = {key: value for key, value in values.items() if not math.isfinite(value)}
+        if bad:
+            raise FloatingPointError("the loss terms are " + ", ".join(f"{k} = {v}" for k, v in bad.items()))
+        for key, value in values.items():
             sums[key] = sums.get(key, 0.0) + value * xb.shape[0]
         if bar is not None:
             bar.update()
-    return {key: value / x.shape[0] for key, value in sums.items()}
+    return {key: value / x.shape[0] for key, value in sums.items()}, (xb, kw)
+
+
+def _check_last_step(model: Any, last_batch: tuple[Any, dict[str, Any]]) -> None:
+    """Each loss is computed before its step, so the update of an epoch's last step is never seen
+    by a loss of that epoch (in full-batch training, by none at all): without validation data to
+    judge the weights an epoch ends with, its last batch is evaluated once more with them."""
+    xb, kw = last_batch
+    model.eval()
+    try:
+        values = _read_terms(_step_terms(model, xb, kw, train=False))
+    finally:
+        model.train()
+    bad = {key: value for key, value in values.items() if not math.isfinite(value)}
+    if bad:
+        raise FloatingPointError("the epoch's last step left weights whose loss terms on its batch are "
+                                 + ", ".join(f"{k} = {v}" for k, v in bad.items()))
+
+
+def _check_finite_state(model_state: dict[str, np.ndarray], optimizer_state: dict[str, Any]) -> None:
+    """The last step of an epoch can break the weights after the last loss was computed (each loss
+    comes before its step): check the weights and the optimizer's moments, on their host copies."""
+    arrays = [(name, a) for name, a in model_state.items()]
+    arrays += [(f"the optimizer's {key} of parameter {i}", a)
+               for i, state in enumerate(optimizer_state["state"]) for key, a in state.items()]
+    for name, a in arrays:
+        finite = np.isfinite(a)
+        if not finite.all():
+            raise FloatingPointError(f"the epoch's last step left {a.size - int(finite.sum())} NaN/inf entries "
+                                     f"in {name} (of {a.size})")
 
 
 def fit(
@@ -141,14 +226,26 @@ def fit(
     ``progress``: a bar that moves with every training batch (True), none (False), or a bar
     named by the string given (``progress="vae beta=4"``).
 
-    NaN guard: a non-finite loss stops training with :class:`TrainingDiverged`, after
-    restoring the weights and the optimizer's state (moments, step count) from the start of
-    that epoch, so training can go on with a lower learning rate.
+    NaN guard: a non-finite loss term, or weights or moments left non-finite by an epoch's last
+    step, stop training with :class:`TrainingDiverged`, after restoring the weights and the
+    optimizer's state (moments, step count) from the start of that epoch, so training can go on
+    with a lower learning rate.
+
+    Before training, the data are checked once on the host: floating-point (8-bit images must be
+    scaled first), no NaN/inf, and in [0, 1] for a model with a BCE reconstruction.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    _check_trainable(model)
+    epochs = check_int("fit", "epochs", epochs, minimum=1)
+    batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
+    if early_stopping is not None:
+        early_stopping = check_int("fit", "early_stopping (epochs without improvement, or None)", early_stopping,
+                                   minimum=1)
     x_train = _as_host("x_train", x_train)
     x_val = None if x_val is None else _as_host("x_val", x_val)
+    target_range = getattr(model, "target_range", None)
+    for name, x in (("x_train", x_train), ("x_val", x_val)):
+        if x is not None:
+            _check_data(name, x, target_range)
     labels = None if labels is None else backend.to_numpy(labels)
     val_labels = None if val_labels is None else backend.to_numpy(val_labels)
     if x_val is not None and (labels is None) != (val_labels is None):
@@ -172,11 +269,15 @@ def fit(
             good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
             model.train()
             try:
-                values = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype, train=True,
-                                    optimizer=optimizer, shuffle=shuffle, bar=bar)
-                if x_val is not None:
+                values, last_batch = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype,
+                                                train=True, optimizer=optimizer, shuffle=shuffle, bar=bar)
+                trained = model.state_dict()  # host copies: checked here, kept if this epoch is the best
+                _check_finite_state(trained, optimizer.state_dict())
+                if x_val is None:
+                    _check_last_step(model, last_batch)
+                else:  # validation's loss is that of the weights the epoch ends with
                     model.eval()
-                    val = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
+                    val, _ = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
                     values.update({f"val_{key}": value for key, value in val.items()})
                     model.train()
             except FloatingPointError as exc:
@@ -197,7 +298,7 @@ def fit(
             if values[monitor] < best_value:
                 best_value, waited, history.best_epoch = values[monitor], 0, epoch
                 if early_stopping is not None:
-                    best_state = model.state_dict()
+                    best_state = trained
             else:
                 waited += 1
             if isinstance(scheduler, ReduceLROnPlateau):
@@ -228,7 +329,10 @@ def map_batches(
     else:
         where, default_dtype = _model_placement(like, "map_batches")
     dtype = default_dtype if dtype is None else dtype
+    batch_size = check_int("map_batches", "batch_size", batch_size, minimum=1)
     host = backend.to_numpy(x)
+    if host.ndim < 1 or host.shape[0] == 0:  # no batch to learn the output's shape from
+        raise ValueError(f"map_batches: expected an array with at least one sample, got shape {host.shape}")
     out = []
     for start in range(0, host.shape[0], batch_size):
         result = fn(backend.to_backend(host[start : start + batch_size], where, dtype=dtype))

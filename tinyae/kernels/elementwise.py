@@ -115,17 +115,18 @@ def _bce_fast(p: np.ndarray, t: np.ndarray) -> np.ndarray:
 bce = Primitive("bce", _bce_reference, _bce_fast)
 
 
-def _bce_with_logits_reference(z: Any, t: Any, scale: float = 1.0) -> tuple[float, Any]:
+def _bce_with_logits_reference(z: Any, t: Any, scale: float = 1.0) -> tuple[Any, Any]:
     """(sum_i l_i, scale (s(z) - t)): binary cross-entropy on logits z and its gradient, where
 
         l = -[t log s(z) + (1 - t) log(1 - s(z))] = softplus(z) - t z,   dl/dz = s(z) - t
         softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^{-|z|})
 
     which never overflows, so l is exact for logits of any size. ``scale`` is dL/dl (1/n for a mean).
+    The sum is a 0-d array on z's backend (reading it into a Python float would sync a GPU).
     """
     xp = array_module(z)
     loss = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z))) - t * z
-    return float(xp.sum(loss)), scale * (_sigmoid_reference(z) - t)
+    return xp.sum(loss), scale * (_sigmoid_reference(z) - t)
 
 
 def _bce_with_logits_grad_loop(z, t, e, scale, grad):  # noqa: ANN001
@@ -139,7 +140,7 @@ def _bce_with_logits_grad_loop(z, t, e, scale, grad):  # noqa: ANN001
 _bce_with_logits_grad = compiled(_bce_with_logits_grad_loop)
 
 
-def _bce_with_logits_fast(z: np.ndarray, t: np.ndarray, scale: float = 1.0) -> tuple[float, np.ndarray]:
+def _bce_with_logits_fast(z: np.ndarray, t: np.ndarray, scale: float = 1.0) -> tuple[Any, np.ndarray]:
     # The value and the gradient share e = exp(-|z|): NumPy's SIMD exp and log1p make it, each l_i is
     # computed with the reference's operations in its order (a sum of max(z, 0) and t z apart would
     # cancel: for t = 1 and z = 15 they are equal), and one loop makes the gradient from e.
@@ -155,7 +156,7 @@ def _bce_with_logits_fast(z: np.ndarray, t: np.ndarray, scale: float = 1.0) -> t
     loss -= np.multiply(t, z, out=part)  # - t z
     grad = np.empty_like(z)
     _bce_with_logits_grad(z.reshape(-1), t.reshape(-1), e.reshape(-1), z.dtype.type(scale), grad.reshape(-1))
-    return float(np.sum(loss)), grad
+    return np.sum(loss), grad
 
 
 bce_with_logits = Primitive(

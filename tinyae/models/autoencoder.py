@@ -4,7 +4,8 @@ Every model computes its whole objective and its gradient in one readable method
 ``_objective``; ``forward_backward`` runs it with the backward pass (gradients are
 accumulated into the parameters), ``evaluate`` without. Both return the loss
 terms as Python floats: ``"loss"`` always, and ``"reconstruction"``, ``"sparsity"``,
-``"contractive"`` ... as they apply.
+``"contractive"`` ... as they apply; ``objective_terms`` returns them as arrays on the
+device (:mod:`tinyae.models.objective`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from .. import backend
 from ..layers import Dense, Sigmoid
 from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, kl_sparsity, l1_penalty
 from ..module import Module, Sequential, leaves, skipping_input_gradient
-from ..validation import check_float_array
+from ..validation import check_float_array, check_real
+from .objective import ObjectiveModel
 
 RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
 
 
-class Autoencoder(Module):
+class Autoencoder(ObjectiveModel):
     r"""x -> encoder -> code h -> decoder -> reconstruction x_hat; minimise L(x_hat, x).
 
     ``loss="mse"``: L = mean (x_hat - x)^2 over all elements.
@@ -50,6 +52,7 @@ class Autoencoder(Module):
         self.loss_name = loss
         self.folds_sigmoid = loss == "bce" and type(_last_leaf(decoder)) is Sigmoid
         self.loss = BCEWithLogitsLoss() if self.folds_sigmoid else RECONSTRUCTION_LOSSES[loss]()
+        self.target_range = (0.0, 1.0) if loss == "bce" else None  # BCE's targets are probabilities
 
     # -- the network ---------------------------------------------------------- #
     def encode(self, x: Any) -> Any:
@@ -68,25 +71,17 @@ class Autoencoder(Module):
         return self.forward(x)
 
     # -- the objective ---------------------------------------------------------- #
-    def forward_backward(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
-        """One forward and one backward pass of the whole objective; returns its terms."""
-        return self._objective(x, x if target is None else target, backward=True, **kw)
-
-    def evaluate(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
-        """The objective's terms, without a backward pass (for validation)."""
-        return self._objective(x, x if target is None else target, backward=False, **kw)
-
-    def reconstruction(self, h: Any, target: Any, backward: bool) -> tuple[float, Any]:
+    def reconstruction(self, h: Any, target: Any, backward: bool) -> tuple[Any, Any]:
         """(L(decoder(h), target), dL/dh): the reconstruction loss of the code h, and its gradient
         through the decoder when ``backward`` (else None). With the Sigmoid folded into the loss,
         the decoder's layers before it give the logits, and the loss is BCE with logits."""
         if not self.folds_sigmoid:
-            value = self.loss(self.decoder(h), target)
+            value = self.loss.value(self.decoder(h), target)
             return value, self.decoder.backward(self.loss.backward()) if backward else None
         layers = list(leaves(self.decoder))[:-1]  # all but the final Sigmoid
         for layer in layers:
             h = layer(h)
-        value = self.loss(h, target)  # h is now the logits l
+        value = self.loss.value(h, target)  # h is now the logits l
         if not backward:
             return value, None
         grad = self.loss.backward()  # dL/dl = (s(l) - target) / n
@@ -99,7 +94,7 @@ class Autoencoder(Module):
         with skipping_input_gradient(self.encoder):
             self.encoder.backward(grad_h)
 
-    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, Any]:
         rec, grad_h = self.reconstruction(self.encoder(x), target, backward)
         if backward:
             self.encoder_backward(grad_h)
@@ -138,12 +133,15 @@ class DenoisingAutoencoder(Autoencoder):
         super().__init__(encoder, decoder, loss)
         if noise not in NOISES:
             raise ValueError(f"DenoisingAutoencoder: noise must be one of {NOISES}, got {noise!r}")
-        if noise_level < 0 or (noise != "gaussian" and noise_level > 1):
-            raise ValueError(
-                f"DenoisingAutoencoder: noise_level must be >= 0 (a probability in [0, 1] for {noise!r}), "
-                f"got {noise_level!r}"
-            )
-        self.noise, self.noise_level, self.clip = noise, float(noise_level), clip
+        # sigma for Gaussian noise, a probability for the others
+        noise_level = check_real("DenoisingAutoencoder", f"noise_level (noise={noise!r})", noise_level, low=0.0,
+                                 high=None if noise == "gaussian" else 1.0)
+        if clip is not None:
+            low, high = (check_real("DenoisingAutoencoder", "clip", bound) for bound in clip)
+            if not low < high:
+                raise ValueError(f"DenoisingAutoencoder: clip must be (low, high) with low < high, got {clip!r}")
+            clip = (low, high)
+        self.noise, self.noise_level, self.clip = noise, noise_level, clip
 
     def corrupt(self, x: Any) -> Any:
         """A corrupted copy of x, with noise from the backend's generator."""
@@ -151,7 +149,11 @@ class DenoisingAutoencoder(Autoencoder):
         level = self.noise_level
         if self.noise == "gaussian":
             noisy = x + level * backend.normal(tuple(x.shape), like=x)
-            return noisy if self.clip is None else xp.clip(noisy, self.clip[0], self.clip[1])
+            if self.clip is None:
+                return noisy
+            # clip as min(max(.)): array-api-compat's clip for CuPy assigns through boolean masks,
+            # each of which waits for the GPU
+            return xp.minimum(xp.maximum(noisy, self.clip[0]), self.clip[1])
         u = backend.uniform(tuple(x.shape), like=x)
         if self.noise == "masking":
             return x * xp.astype(u >= level, x.dtype)
@@ -159,7 +161,7 @@ class DenoisingAutoencoder(Autoencoder):
         pepper, salt = u < level / 2, (u >= level / 2) & (u < level)
         return xp.where(salt, 1.0, xp.where(pepper, 0.0, x))
 
-    def _objective(self, x: Any, target: Any, backward: bool, corrupted: Any = None) -> dict[str, float]:
+    def _objective(self, x: Any, target: Any, backward: bool, corrupted: Any = None) -> dict[str, Any]:
         """``corrupted`` fixes x~ (e.g. for a gradient check); by default it is drawn in training."""
         if corrupted is None:
             corrupted = self.corrupt(x) if self.training else x
@@ -188,15 +190,22 @@ class SparseAutoencoder(Autoencoder):
         super().__init__(encoder, decoder, loss)
         if penalty not in ("l1", "kl"):
             raise ValueError(f"SparseAutoencoder: penalty must be 'l1' or 'kl', got {penalty!r}")
-        if weight < 0:
-            raise ValueError(f"SparseAutoencoder: weight must be >= 0, got {weight!r}")
-        self.penalty, self.weight, self.target = penalty, float(weight), float(target)
+        if penalty == "kl" and type(_last_leaf(encoder)) is not Sigmoid:
+            # the KL is defined for mean activations in (0, 1); a Sigmoid code guarantees them
+            raise ValueError(f"SparseAutoencoder: penalty='kl' needs a code in (0, 1): the encoder must end "
+                             f"in a Sigmoid, got {encoder!r}")
+        self.weight = check_real("SparseAutoencoder", "weight", weight, low=0.0)
+        self.target = check_real("SparseAutoencoder", "target", target, low=0.0, high=1.0, low_open=True,
+                                 high_open=True)
+        self.penalty = penalty
 
-    def sparsity(self, h: Any) -> tuple[float, Any]:
-        """(P(h), dP/dh) for the chosen penalty."""
-        return l1_penalty(h) if self.penalty == "l1" else kl_sparsity(h, self.target)
+    def sparsity(self, h: Any) -> tuple[Any, Any]:
+        """(P(h), dP/dh) for the chosen penalty, P a 0-d array."""
+        if self.penalty == "l1":
+            return l1_penalty(h, as_array=True)
+        return kl_sparsity(h, self.target, as_array=True)
 
-    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, Any]:
         h = self.encoder(x)
         rec, grad_h = self.reconstruction(h, target, backward)
         penalty, dpenalty = self.sparsity(h)
@@ -230,23 +239,21 @@ class ContractiveAutoencoder(Autoencoder):
                 "ContractiveAutoencoder: the encoder must be Sequential(Dense(d, k), Sigmoid()), "
                 f"got {encoder!r}"
             )
-        if weight < 0:
-            raise ValueError(f"ContractiveAutoencoder: weight must be >= 0, got {weight!r}")
-        self.weight = float(weight)
+        self.weight = check_real("ContractiveAutoencoder", "weight", weight, low=0.0)
 
-    def contractive_penalty(self, h: Any) -> tuple[float, Any, Any]:
+    def contractive_penalty(self, h: Any) -> tuple[Any, Any, Any]:
         """(C, dC/dh, dC/dW) for the code h = s(x W + b) of the current batch."""
         xp = backend.array_module(h)
         w = self.encoder[0].weight.data
         n = h.shape[0]
         a = h * (1.0 - h)  # (N, k)
         s = xp.sum(w * w, axis=0)  # (k,): squared norm of each code unit's weights
-        value = float(xp.sum((a * a) * s)) / n
+        value = xp.sum((a * a) * s) * (1.0 / n)
         grad_h = (2.0 / n) * a * s * (1.0 - 2.0 * h)
         grad_w = (2.0 / n) * w * xp.sum(a * a, axis=0)
         return value, grad_h, grad_w
 
-    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, float]:
+    def _objective(self, x: Any, target: Any, backward: bool) -> dict[str, Any]:
         h = self.encoder(x)
         rec, grad_rec = self.reconstruction(h, target, backward)
         penalty, grad_h, grad_w = self.contractive_penalty(h)

@@ -9,10 +9,11 @@ from .. import backend
 from ..layers import sigmoid
 from ..losses import BCEWithLogitsLoss, MSELoss, gaussian_kl
 from ..module import Module, skipping_input_gradient
-from ..validation import check_float_array
+from ..validation import check_float_array, check_int, check_real, check_same_backend
+from .objective import ObjectiveModel
 
 
-class VAE(Module):
+class VAE(ObjectiveModel):
     r"""Kingma & Welling's variational autoencoder (a beta-VAE when ``beta != 1``).
 
     The encoder maps x to 2 L numbers, mu (the first L) and logvar (the last L), of
@@ -36,6 +37,10 @@ class VAE(Module):
     (each divided by N for the batch mean). The same eps is used forward and backward.
     ``logvar_clip=c`` clamps logvar to [-c, c] before use (its gradient is 0 where clamped),
     a guard against exp overflow early in training; None (the default) leaves it free.
+
+    ``forward_backward(x, eps=None, labels=None)`` and ``evaluate(...)``: ``eps`` fixes the noise
+    (shape (N, L), the backend and dtype of x), e.g. for a gradient check; ``labels`` are the
+    conditional VAE's classes.
     """
 
     def __init__(
@@ -50,13 +55,16 @@ class VAE(Module):
         super().__init__()
         if reconstruction not in ("bce", "mse"):
             raise ValueError(f"{type(self).__name__}: reconstruction must be 'bce' or 'mse', got {reconstruction!r}")
-        if latent_dim < 1 or beta < 0:
-            raise ValueError(f"{type(self).__name__}: need latent_dim >= 1 and beta >= 0, got {latent_dim}, {beta}")
+        name = type(self).__name__
+        self.latent_dim = check_int(name, "latent_dim", latent_dim, minimum=1)
+        self.beta = check_real(name, "beta", beta, low=0.0)
+        if logvar_clip is not None:
+            logvar_clip = check_real(name, "logvar_clip", logvar_clip, low=0.0, low_open=True)
         self.encoder = encoder
         self.decoder = decoder
-        self.latent_dim, self.beta, self.reconstruction = int(latent_dim), float(beta), reconstruction
-        self.logvar_clip = logvar_clip
+        self.reconstruction, self.logvar_clip = reconstruction, logvar_clip
         self.loss = BCEWithLogitsLoss("sum") if reconstruction == "bce" else MSELoss("sum")
+        self.target_range = (0.0, 1.0) if reconstruction == "bce" else None  # BCE's targets are probabilities
 
     # -- the network ---------------------------------------------------------- #
     def _split(self, h: Any) -> tuple[Any, Any]:
@@ -68,23 +76,30 @@ class VAE(Module):
             )
         mu, logvar = h[:, : self.latent_dim], h[:, self.latent_dim :]
         if self.logvar_clip is not None:
+            # clamp as min(max(.)): array-api-compat's clip for CuPy assigns through boolean masks,
+            # each of which waits for the GPU
             xp = backend.array_module(h)
-            logvar = xp.clip(logvar, -self.logvar_clip, self.logvar_clip)
+            logvar = xp.minimum(xp.maximum(logvar, -self.logvar_clip), self.logvar_clip)
         return mu, logvar
 
-    def _encoder_input(self, x: Any, labels: Any) -> Any:
+    def _condition(self, labels: Any, like: Any) -> Any:
+        """What the encoder and decoder see besides x or z: nothing here (the conditional VAE: the
+        one-hot labels, made once per pass)."""
+        return None
+
+    def _encoder_input(self, x: Any, condition: Any) -> Any:
         return x
 
-    def _decoder_input(self, z: Any, labels: Any) -> Any:
+    def _decoder_input(self, z: Any, condition: Any) -> Any:
         return z
 
     def encode(self, x: Any, labels: Any = None) -> tuple[Any, Any]:
         """(mu, logvar) of q(z | x)."""
-        return self._split(self.encoder(self._encoder_input(x, labels)))
+        return self._split(self.encoder(self._encoder_input(x, self._condition(labels, x))))
 
     def decode(self, z: Any, labels: Any = None) -> Any:
         """The decoder's mean: probabilities s(l) for "bce", x_hat for "mse"."""
-        out = self.decoder(self._decoder_input(z, labels))
+        out = self.decoder(self._decoder_input(z, self._condition(labels, z)))
         return sigmoid(out) if self.reconstruction == "bce" else out
 
     def reconstruct(self, x: Any, labels: Any = None) -> Any:
@@ -102,6 +117,7 @@ class VAE(Module):
 
     def sample(self, n: int, labels: Any = None) -> Any:
         """n samples decoded from the prior z ~ N(0, I), on the current backend."""
+        n = check_int(type(self).__name__, "n", n, minimum=1)
         params = self.decoder.parameters()
         if not params:
             raise ValueError(f"{type(self).__name__}: the decoder has no parameters")
@@ -109,28 +125,22 @@ class VAE(Module):
         return self.decode(z, labels)
 
     # -- the objective ---------------------------------------------------------- #
-    def forward_backward(self, x: Any, target: Any = None, *, eps: Any = None, labels: Any = None) -> dict[str, float]:
-        """One forward and backward pass of the objective; ``eps`` fixes the noise (shape (N, L))."""
-        return self._objective(x, x if target is None else target, eps, labels, backward=True)
-
-    def evaluate(self, x: Any, target: Any = None, *, eps: Any = None, labels: Any = None) -> dict[str, float]:
-        """The objective's terms, without a backward pass."""
-        return self._objective(x, x if target is None else target, eps, labels, backward=False)
-
-    def _objective(self, x: Any, target: Any, eps: Any, labels: Any, backward: bool) -> dict[str, float]:
-        xp = check_float_array(type(self).__name__, x)  # the name: a model's repr spans many lines
+    def _objective(self, x: Any, target: Any, backward: bool, eps: Any = None, labels: Any = None) -> dict[str, Any]:
+        name = type(self).__name__  # not the repr: a model's spans many lines
+        xp = check_float_array(name, x)
         n = x.shape[0]
-        h = self.encoder(self._encoder_input(x, labels))
+        condition = self._condition(labels, x)
+        h = self.encoder(self._encoder_input(x, condition))
         mu, logvar = self._split(h)
         if eps is None:
             eps = backend.normal(tuple(mu.shape), like=mu)
-        elif tuple(eps.shape) != tuple(mu.shape):
-            raise ValueError(f"{type(self).__name__}: expected eps of shape {tuple(mu.shape)}, got {tuple(eps.shape)}")
+        else:
+            _check_eps(name, eps, mu)
         sigma = xp.exp(0.5 * logvar)
         z = mu + sigma * eps
-        out = self.decoder(self._decoder_input(z, labels))
-        rec = self.loss(out, target) / n
-        kl, dkl_mu, dkl_logvar = gaussian_kl(mu, logvar)  # already batch-averaged
+        out = self.decoder(self._decoder_input(z, condition))
+        rec = self.loss.value(out, target) * (1.0 / n)
+        kl, dkl_mu, dkl_logvar = gaussian_kl(mu, logvar, as_array=True)  # already batch-averaged
         if backward:
             grad_z = self.decoder.backward(self.loss.backward() * (1.0 / n))[:, : self.latent_dim]
             dmu = grad_z + self.beta * dkl_mu
@@ -140,8 +150,18 @@ class VAE(Module):
                 dlogvar = dlogvar * xp.astype(xp.abs(raw) <= self.logvar_clip, dlogvar.dtype)
             with skipping_input_gradient(self.encoder):  # the data need no gradient
                 self.encoder.backward(xp.concat([dmu, dlogvar], axis=1))
-        # rec and kl are finite: the loss and gaussian_kl raise otherwise
         return {"loss": rec + self.beta * kl, "reconstruction": rec, "kl": kl}
+
+
+def _check_eps(owner: str, eps: Any, mu: Any) -> None:
+    """eps must match mu in shape, backend and dtype (mixing them fails deep in the array library)."""
+    check_float_array(owner, eps, what="eps")
+    if tuple(eps.shape) != tuple(mu.shape):
+        raise ValueError(f"{owner}: expected eps of shape {tuple(mu.shape)}, got {tuple(eps.shape)}")
+    check_same_backend(owner, eps, mu, what="the model", subject="eps")
+    if eps.dtype != mu.dtype:
+        want, seen = backend.numpy_dtype(mu).name, backend.numpy_dtype(eps).name
+        raise TypeError(f"{owner}: expected eps of dtype {want} (the model's), got {seen}")
 
 
 class ConditionalVAE(VAE):
@@ -156,9 +176,7 @@ class ConditionalVAE(VAE):
 
     def __init__(self, encoder: Module, decoder: Module, latent_dim: int, num_classes: int, **kw: Any) -> None:
         super().__init__(encoder, decoder, latent_dim, **kw)
-        if num_classes < 2:
-            raise ValueError(f"ConditionalVAE: num_classes must be >= 2, got {num_classes}")
-        self.num_classes = int(num_classes)
+        self.num_classes = check_int("ConditionalVAE", "num_classes", num_classes, minimum=2)
 
     def one_hot(self, labels: Any, like: Any) -> Any:
         """(N, C) one-hot rows for integer labels in [0, C), on the backend and dtype of ``like``."""
@@ -182,13 +200,14 @@ class ConditionalVAE(VAE):
         y = backend.to_backend(host.astype("int64"), backend.backend_of(like))
         return xp.astype(xp.reshape(y, (-1, 1)) == codes, like.dtype)
 
-    def _encoder_input(self, x: Any, labels: Any) -> Any:
-        xp = backend.array_module(x)
-        return xp.concat([x, self.one_hot(labels, x)], axis=1)
+    def _condition(self, labels: Any, like: Any) -> Any:
+        return self.one_hot(labels, like)  # once per pass: one copy of the labels to the device
 
-    def _decoder_input(self, z: Any, labels: Any) -> Any:
-        xp = backend.array_module(z)
-        return xp.concat([z, self.one_hot(labels, z)], axis=1)
+    def _encoder_input(self, x: Any, condition: Any) -> Any:
+        return backend.array_module(x).concat([x, condition], axis=1)
+
+    def _decoder_input(self, z: Any, condition: Any) -> Any:
+        return backend.array_module(z).concat([z, condition], axis=1)
 
     def sample(self, n: int, labels: Any = None) -> Any:
         """n samples of the given classes (an int for all, or n integer labels)."""
