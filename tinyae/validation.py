@@ -54,9 +54,9 @@ def check_matches_parameters(owner: object, x: Any, parameter: Any) -> None:
     """
     check_same_backend(owner, x, parameter)
     if x.dtype != parameter.dtype:
-        want = backend.numpy_dtype(parameter).name
+        want, seen = backend.numpy_dtype(parameter).name, backend.numpy_dtype(x).name
         raise TypeError(
-            f"{owner}: the input is {x.dtype} but the parameters are {parameter.dtype}; convert the input, "
+            f"{owner}: the input is {seen} but the parameters are {want}; convert the input, "
             f"e.g. model(x.astype(np.{want})) or tinyae.to_backend(x, dtype=np.{want}) on any backend "
             f"(fit and map_batches convert each batch to the model's dtype themselves)"
         )
