@@ -26,7 +26,8 @@
 
    On ``--backend strict`` the noise stream equals NumPy's, so every row should agree exactly there.
 3. ``speed``: training steps per second of ``mlp_autoencoder([784, 128, 32], loss="bce")`` (Adam,
-   lr 1e-3) at batch 128 and 1024: tinyae on CuPy (its step reads the loss back, as ``fit`` does),
+   lr 1e-3) at batch 128 and 1024: tinyae on CuPy (its step reads the loss terms back in one
+   transfer, as ``fit`` does once per step, though fit reads after ``step()`` and this before it),
    against PyTorch on CUDA on an identical model from the same weights (``benchmarks.models.TorchTwin``:
    Adam fused, BCE with logits; its step does not read the loss back), when torch with CUDA is
    installed (else: skipped, and the output says why). Warm-up steps first; the GPU is synchronised
@@ -55,6 +56,7 @@ from typing import Any
 import numpy as np
 
 import tinyae as ae
+from benchmarks.models import relative_difference
 from tinyae.gradcheck import check_loss, check_model, check_module, compare_gradients, numerical_gradient
 
 PARTS = ("gradcheck", "models", "speed")
@@ -292,14 +294,6 @@ def _fixed_noise(case: ModelCase, x_host: np.ndarray, steps: int) -> Noise:
                 for _ in range(steps)]
 
 
-def _relative(a: np.ndarray, b: np.ndarray) -> float:
-    """max|a - b| / max|b| (0 for empty arrays, and for two zero arrays)."""
-    if b.size == 0:
-        return 0.0
-    diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
-    return diff / max(float(np.max(np.abs(b))), 1e-30) if diff else 0.0
-
-
 def compare_models(backend_name: str, steps: int = 5, names: list[str] | None = None) -> list[dict[str, Any]]:
     """Each model family trained ``steps`` steps on NumPy and on ``backend_name``: one row per comparison
     (see the module docstring for which rows are judged exactly and which on loss magnitude)."""
@@ -317,7 +311,8 @@ def compare_models(backend_name: str, steps: int = 5, names: list[str] | None = 
             ref_losses, ref_weights = _train(case, "numpy", x_host, steps, fixed, labels)
             losses, weights = _train(case, backend_name, x_host, steps, fixed, labels)
             loss_diff = max(abs(a - b) / max(abs(b), 1e-30) for a, b in zip(losses, ref_losses))
-            weight_diff = max(_relative(a, b) for a, b in zip(weights, ref_weights))
+            weight_diff = max(relative_difference(a.astype(np.float64), b.astype(np.float64))
+                              for a, b in zip(weights, ref_weights))
             if mode == "own":
                 judged, tolerance = "loss magnitude", MAGNITUDE_TOLERANCE
                 ref_mean, mean = statistics.fmean(ref_losses), statistics.fmean(losses)

@@ -298,7 +298,7 @@ def tinyae_step(model: ae.Module, optimizer: ae.Adam, x: Any, **kw: Any) -> floa
     return loss
 
 
-def _relative_difference(ours: np.ndarray, theirs: np.ndarray) -> float:
+def relative_difference(ours: np.ndarray, theirs: np.ndarray) -> float:
     """max|a - b| / max|b| over a tensor: relative to its scale (0 for two empty selections)."""
     if theirs.size == 0:
         return 0.0
@@ -328,8 +328,8 @@ def parity(name: str, model: ae.Module, optimizer: ae.Adam, twins: dict[str, Tor
         judged = [np.abs(g) >= WELL_CONDITIONED_GRAD for g in t_grads]
         result[label] = {
             "loss_rel_diff": abs(loss - t_loss) / abs(t_loss),
-            "grad_rel_diff": max(_relative_difference(a, b) for a, b in zip(grads, t_grads)),
-            "update_rel_diff": max(_relative_difference(a[j], b[j]) for a, b, j in zip(updates, t_updates, judged)),
+            "grad_rel_diff": max(relative_difference(a, b) for a, b in zip(grads, t_grads)),
+            "update_rel_diff": max(relative_difference(a[j], b[j]) for a, b, j in zip(updates, t_updates, judged)),
             "updates_not_judged": int(sum(j.size - np.count_nonzero(j) for j in judged)),
         }
     return result

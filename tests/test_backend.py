@@ -350,9 +350,9 @@ def test_gpu_benchmark_without_a_gpu_exits_with_one_line():
     assert "CuPy" in lines[0]
 
 
-def test_gpu_benchmark_model_comparison_on_strict():
+def test_gpu_benchmark_model_comparison_on_strict(monkeypatch):
     """The model-comparison part, strict standing in for cupy: every family, fixed and own noise, agree."""
-    sys.path.insert(0, str(ROOT))  # the repository root holds benchmarks/
+    monkeypatch.syspath_prepend(str(ROOT))  # the repository root holds benchmarks/
     from benchmarks import gpu
 
     rows = gpu.compare_models("strict", steps=2)
@@ -368,11 +368,11 @@ def test_gpu_benchmark_model_comparison_on_strict():
     assert "denoising (masking)" in table and f"{len(rows)} of {len(rows)} agree" in table
 
 
-def test_gpu_benchmark_timing_loop_on_strict():
+def test_gpu_benchmark_timing_loop_on_strict(monkeypatch):
     """The timing part's loop and table, strict standing in for cupy and without torch (a plain clock)."""
     import time
 
-    sys.path.insert(0, str(ROOT))
+    monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks import gpu
 
     row, config = gpu._time_batch(4, None, time.perf_counter, repeats=1, rounds=2, warmup=1, backend_name="strict")

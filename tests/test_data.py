@@ -252,8 +252,11 @@ def test_the_embedded_fashion_subset_is_28x28_balanced_and_split_deterministical
     assert d.class_names[0] == "T-shirt/top" and len(d.class_names) == 10
     again = data.load_fashion_mnist_small()
     np.testing.assert_array_equal(d.x_val, again.x_val)
-    with pytest.raises(ValueError, match="n_val must be between 1 and 11999, got 0"):
-        data.load_fashion_mnist_small(n_val=0)
+    with pytest.raises(ValueError, match="n_val must be >= 0 and less than .*got n_val=12000 for 12000 training"):
+        data.load_fashion_mnist_small(n_val=12000)
+    with pytest.raises(TypeError, match=r"load_fashion_mnist_small: n_val must be an integer, got 500.0"):
+        data.load_fashion_mnist_small(n_val=500.0)  # a raw "slice indices must be integers" before
+    assert len(data.load_fashion_mnist_small(n_val=0).x_train) == 12000  # as load_mnist allows
 
 
 def test_an_altered_embedded_file_is_refused(tmp_path, monkeypatch):

@@ -188,7 +188,7 @@ def test_bad_hyper_parameters(make, message):
 
 
 # Every constructor argument of every layer, given a non-finite value: refused at once, naming it,
-# instead of a NaN loss later (LeakyReLU(nan) and Dropout(inf) were taken as they came).
+# instead of a NaN loss later (LeakyReLU(nan) was taken as it came; the rest guard that it stays so).
 NON_FINITE_ARGUMENTS = {
     "Dense-in_features": (lambda v: ae.Dense(v, 3), "in_features"),
     "Dense-out_features": (lambda v: ae.Dense(3, v), "out_features"),

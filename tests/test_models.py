@@ -437,5 +437,29 @@ def test_objective_terms_are_arrays_and_forward_backward_their_floats(backend_na
 
 def test_forward_backward_names_a_non_finite_term():
     model = ae.mlp_autoencoder([2, 1], loss="mse")
-    with pytest.raises(FloatingPointError, match=r"Autoencoder: expected finite loss terms, got \{'loss': nan"):
+    with pytest.raises(FloatingPointError, match=r"Autoencoder: expected finite loss terms, got loss = nan, "
+                                                 r"reconstruction = nan; MSELoss.*2 NaN/inf entries and the target 1"):
         model.forward_backward(np.array([[np.nan, 0.0]], np.float32))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_bce_model_without_a_sigmoid_names_the_range_its_output_left():
+    """The loss's own diagnosis reaches forward_backward and fit, not only a direct loss(pred, x)."""
+    model = ae.Autoencoder(ae.Sequential(ae.Dense(2, 2)), ae.Sequential(ae.Dense(2, 2)), loss="bce")
+    model.decoder[0].bias.data[...] = 5.0  # outputs near 5: no probabilities
+    x = np.full((4, 2), 0.5, np.float32)
+    message = r"reconstruction = nan; BCELoss\(reduction='mean'\): expected predictions in \[0, 1\]"
+    with pytest.raises(FloatingPointError, match=message):
+        model.forward_backward(x)
+    with pytest.raises(ae.TrainingDiverged, match=message):
+        ae.fit(model, ae.SGD(model.parameters(), 1e-3), x, epochs=1, progress=False)
+
+
+def test_kl_sparsity_accepts_a_sigmoid_subclass_and_shape_layers_after_it():
+    class MySigmoid(ae.Sigmoid):  # e.g. a student's, from exercises/sigmoid.py
+        pass
+
+    for encoder in (ae.Sequential(ae.Dense(4, 2), MySigmoid()),
+                    ae.Sequential(ae.Dense(4, 4), ae.Sigmoid(), ae.Reshape(1, 2, 2), ae.Flatten())):
+        model = ae.SparseAutoencoder(encoder, _dec(encoder[0].out_features, 4), penalty="kl")
+        assert np.isfinite(model.forward_backward(np.full((3, 4), 0.5, np.float32))["sparsity"])

@@ -309,3 +309,43 @@ def test_map_batches_refuses_an_empty_input():
         ae.map_batches(model.encode, np.zeros((0, 4), np.float32), like=model)
     with pytest.raises(TypeError, match="batch_size must be an integer"):
         ae.map_batches(model.encode, np.zeros((2, 4), np.float32), batch_size=2.0, like=model)
+
+
+def test_fit_runs_a_subclass_s_own_forward_backward():
+    """The device path (objective_terms) is tinyae's own objective; an override is what the user means."""
+    calls = []
+
+    class Logged(ae.Autoencoder):
+        def forward_backward(self, x, target=None, **kw):
+            calls.append(x.shape[0])
+            return super().forward_backward(x, target, **kw)
+
+    ae.seed(0)
+    base = ae.mlp_autoencoder([4, 2], loss="mse")
+    model = Logged(base.encoder, base.decoder, loss="mse")
+    ae.fit(model, ae.Adam(model.parameters()), np.zeros((16, 4), np.float32), epochs=1, batch_size=4, progress=False)
+    assert calls == [4, 4, 4, 4]
+
+
+def test_fit_trains_a_model_that_has_only_forward_backward():
+    """DESIGN asks a model for forward_backward only: without evaluate there is no last-batch check
+    (the weights and moments are still checked) and no validation."""
+
+    class OnlyForwardBackward(ae.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = ae.Sequential(ae.Dense(4, 4))
+            self.loss = ae.MSELoss()
+
+        def forward_backward(self, x):
+            value = self.loss(self.net(x), x)
+            self.net.backward(self.loss.backward())
+            return {"loss": value}
+
+    ae.seed(0)
+    model = OnlyForwardBackward()
+    x = np.random.default_rng(0).random((32, 4)).astype(np.float32)
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=1e-2), x, epochs=3, batch_size=8, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    with pytest.raises(TypeError, match=r"expected a model with forward_backward\(x\) and evaluate\(x\)"):
+        ae.fit(model, ae.Adam(model.parameters()), x, x, epochs=1, progress=False)

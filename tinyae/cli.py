@@ -60,7 +60,7 @@ def _nearest_existing(path: str) -> str:
     return current
 
 
-def _folder_trouble(path: str) -> str:
+def _why_folder_unwritable(path: str) -> str:
     """What stops files being written into folder ``path`` (made if missing), as argparse's "got ..."
     part of a message, or "" when nothing does."""
     if os.path.exists(path) and not os.path.isdir(path):
@@ -77,7 +77,7 @@ def _folder_trouble(path: str) -> str:
 
 def _folder_problem(path: str) -> str:
     """Why ``tinyae demo --out PATH`` cannot write its figures there, or ""."""
-    trouble = _folder_trouble(path) if path else "''"
+    trouble = _why_folder_unwritable(path) if path else "''"
     return f"expected a writable folder, got {trouble}" if trouble else ""
 
 
@@ -90,7 +90,7 @@ def _file_problem(path: str) -> str:
         return f"{expected}, got {path!r}, a folder"
     if os.path.exists(path) and not os.access(path, os.W_OK):
         return f"{expected}, got {path!r}, an existing read-only file"
-    trouble = _folder_trouble(os.path.dirname(os.path.abspath(path)))
+    trouble = _why_folder_unwritable(os.path.dirname(os.path.abspath(path)))
     return f"{expected}, got {path!r}, whose folder is {trouble}" if trouble else ""
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import bounded_read
 from .validation import check_int
 
 __all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "load", "load_digits", "load_fashion_mnist",
@@ -119,6 +120,13 @@ def _from_uint8(name, images_train, labels_train, images_test, labels_test, n_va
     return Dataset(name, x_train[train], y_train[train], x_train[val], y_train[val], x_test, y_test, class_names)
 
 
+def _check_n_val(owner: str, n_val: int, n_train: int, where: str = "") -> None:
+    """Hold out 0 to n_train - 1 images: one at least is left for training."""
+    if not 0 <= n_val < n_train:
+        raise ValueError(f"{owner}: n_val must be >= 0 and less than the number of training images, so that "
+                         f"one at least is left for training; got n_val={n_val} for {n_train} training images{where}")
+
+
 def load_fashion_mnist_small(n_val: int = 1000) -> Dataset:
     """The demos' default: 14,000 real 28x28 Fashion-MNIST images that ship inside tinyae (6 MB).
 
@@ -126,8 +134,8 @@ def load_fashion_mnist_small(n_val: int = 1000) -> Dataset:
     ``scripts/build_fashion_subset.py`` (Fashion-MNIST is MIT-licensed, (c) Zalando SE). Of the 12,000
     training images ``n_val`` (a fixed choice) are held out for validation: 11,000 / 1,000 / 2,000.
     """
-    if not 0 < n_val < 12000:
-        raise ValueError(f"load_fashion_mnist_small: n_val must be between 1 and 11999, got {n_val}")
+    owner = "load_fashion_mnist_small"
+    _check_n_val(owner, check_int(owner, "n_val", n_val), 12000)
     try:
         with np.load(_EMBEDDED, allow_pickle=False) as f:
             arrays = {name: f[name] for name in ("x_train", "y_train", "x_test", "y_test")}
@@ -151,9 +159,10 @@ _IDX_UBYTE = 0x08
 def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
     """Read an IDX file (gzipped or not) into a uint8 array, validating its header and size.
 
-    The header is read and its declared size checked before any data is read, and no more than
-    the declared size plus one byte is ever decompressed, so a corrupt header or a decompression
-    bomb is refused without allocating what it claims.
+    The header is read and its declared size checked before any data is read (against the file's
+    size, or for a gzip against the most its bytes can inflate to), and no more than the declared
+    size plus one byte is ever decompressed, so a corrupt header or a decompression bomb is refused
+    without inflating it (:mod:`tinyae.bounded_read`).
     """
     path = Path(path)
     if not path.is_file():
@@ -164,12 +173,16 @@ def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.nd
             shape = _read_idx_header(f, path, expected_ndim)
             size = math.prod(shape)  # Python ints: no overflow for absurd headers
             _check_idx_size(path, shape, size, compressed)
-            data = _read_exactly(f, size)
+            data = bounded_read.allocate((size,), np.uint8)
+            if data is None:
+                raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, more than "
+                               "this machine can allocate")
+            filled = bounded_read.read_into(f, data)
             trailing = f.read(1)  # one byte past the declared end is enough to tell, however much follows
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise IDXError(f"{path}: cannot read the file (truncated or not gzip?): {exc}") from None
-    if len(data) != size or trailing:
-        seen = f"more than {size}" if trailing else len(data)
+    if filled != size or trailing:
+        seen = f"more than {size}" if trailing else filled
         raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
                        f"{seen} (truncated or corrupt)")
     return data.reshape(shape)
@@ -193,13 +206,6 @@ def _read_idx_header(f, path: Path, expected_ndim: int | None) -> tuple[int, ...
     return struct.unpack(f">{ndim}I", dims)
 
 
-# DEFLATE's densest code is a 258-byte match (its longest) in 2 bits, one for the length and one
-# for the distance: 258 * 8 / 2 = 1032 bytes out per byte in. So a gzip file of c bytes inflates to
-# at most 1032 * c (its gzip header and trailer only loosen the bound); the slack is a margin for tiny files.
-_DEFLATE_MAX_RATIO = 1032
-_DEFLATE_SLACK = 1024
-
-
 def _check_idx_size(path: Path, shape: tuple[int, ...], size: int, compressed: bool) -> None:
     """Refuse a declared size the file cannot hold, before any data is read."""
     stored = path.stat().st_size
@@ -209,24 +215,10 @@ def _check_idx_size(path: Path, shape: tuple[int, ...], size: int, compressed: b
             raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, the file has "
                            f"{stored - header} (truncated or corrupt)")
         return
-    bound = stored * _DEFLATE_MAX_RATIO + _DEFLATE_SLACK
+    bound = bounded_read.deflate_bound(stored)
     if header + size > bound:
         raise IDXError(f"{path}: the header promises {size} bytes of data for shape {shape}, more than the "
                        f"{stored} compressed bytes can inflate to (at most {bound}; truncated or corrupt)")
-
-
-def _read_exactly(f, size: int, chunk: int = 1 << 20) -> np.ndarray:
-    """Up to ``size`` bytes of ``f`` as a uint8 array, trimmed to what the file really holds.
-
-    Read in chunks so that memory follows the data found, not the size declared."""
-    out = np.empty(size, dtype=np.uint8)
-    filled = 0
-    while filled < size:
-        n = f.readinto(memoryview(out)[filled : filled + chunk])
-        if not n:
-            break
-        filled += n
-    return out[:filled]
 
 
 _FILES = {
@@ -351,11 +343,7 @@ def _load_idx_dataset(name: str, root, download: bool, n_val: int) -> Dataset:
         if len(images[s]) != len(labels[s]):
             raise IDXError(f"{where}: {len(images[s])} {s} images but {len(labels[s])} labels")
         _check_labels(where / _FILES[f"{s}_labels"], labels[s], len(class_names))
-    n_train = len(images["train"])
-    if not 0 <= n_val < n_train:
-        raise ValueError(f"{owner}: n_val must be >= 0 and less than the number of training images, so that "
-                         f"one at least is left for training; got n_val={n_val} for {n_train} training images "
-                         f"in {where}")
+    _check_n_val(owner, n_val, len(images["train"]), f" in {where}")
     return _from_uint8(name, images["train"], labels["train"], images["test"], labels["test"], n_val, class_names)
 
 

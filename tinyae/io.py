@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from . import bounded_read
 from .module import Module
 
 __all__ = ["CheckpointError", "load", "save"]
@@ -123,11 +124,6 @@ def _writer_is_dead(pid: int | None) -> bool:
 # --------------------------------------------------------------------------- #
 # Reading
 # --------------------------------------------------------------------------- #
-# DEFLATE's densest code is a 258-byte match (its longest) in 2 bits, one for the length and one
-# for the distance: 258 * 8 / 2 = 1032 bytes out per byte in. The slack is a margin for tiny members.
-_DEFLATE_MAX_RATIO = 1032
-_DEFLATE_SLACK = 1024
-
 # What zipfile, zlib and numpy's header parser raise on a damaged file: a flipped flag bit asks for
 # a password (RuntimeError) or an unknown method (NotImplementedError), a flipped name byte may not
 # decode (UnicodeDecodeError, a ValueError), a flipped size may not unpack (struct.error), a
@@ -262,7 +258,7 @@ def _check_entry(info: zipfile.ZipInfo, path: Path) -> None:
         raise _corrupt(path, f"{what} uses compression method {info.compress_type}, expected stored (0) "
                              "or deflated (8)")
     stored = info.compress_type == zipfile.ZIP_STORED
-    bound = info.compress_size if stored else info.compress_size * _DEFLATE_MAX_RATIO + _DEFLATE_SLACK
+    bound = info.compress_size if stored else bounded_read.deflate_bound(info.compress_size)
     if info.file_size > bound:
         raise _corrupt(path, f"{what} claims {info.file_size} bytes, more than its {info.compress_size} "
                              f"{'stored' if stored else 'deflated'} bytes can hold (at most {bound}; corrupt)")
@@ -283,44 +279,26 @@ def _check_declared_size(member: _Member, path: Path) -> None:
 
 
 def _check_fits(model: Module, members: dict[str, _Member], path: Path) -> None:
-    """Names, shapes and float dtypes against the model's parameters (as load_state_dict checks them)."""
-    owner = f"{path} does not fit {type(model).__name__}"
-    own = {name: p.shape for name, p in model.named_parameters()}
-    missing = [k for k in own if k not in members]
-    unexpected = [k for k in members if k not in own]
-    if missing or unexpected:
-        raise CheckpointError(f"{owner}: keys do not match; missing {missing or 'none'}, "
-                              f"unexpected {unexpected or 'none'}")
-    for name, shape in own.items():
-        member = members[name]
-        if member.shape != tuple(shape):
-            raise CheckpointError(f"{owner}: parameter {name!r} expected shape {tuple(shape)}, got {member.shape}")
-        if member.dtype.kind != "f":
-            raise CheckpointError(f"{owner}: parameter {name!r} expected floating-point values, "
-                                  f"got dtype {member.dtype}")
+    """Names, shapes and float dtypes against the model's parameters, from the headers alone."""
+    try:
+        model.check_state({name: (member.shape, member.dtype) for name, member in members.items()})
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path} does not fit {type(model).__name__}: {exc.args[0]}") from None
 
 
 def _read_array(archive: zipfile.ZipFile, member: _Member, path: Path) -> np.ndarray:
     """The member's data, read straight into its array (zipfile checks the CRC-32 at the end)."""
-    array = np.empty(member.shape, member.dtype, order="F" if member.fortran_order else "C")
+    array = bounded_read.allocate(member.shape, member.dtype, order="F" if member.fortran_order else "C")
+    if array is None:
+        raise _corrupt(path, f"member {member.info.filename!r} declares shape {member.shape} of {member.dtype} "
+                             f"({member.nbytes} bytes), more than this machine can allocate")
     # The array's memory as bytes, in file order (a Fortran-order array's transpose is C-contiguous).
     raw = (array.T if member.fortran_order else array).reshape(-1).view(np.uint8)
     with archive.open(member.info) as f:
         f.read(member.data_offset)
-        filled = _readinto(f, raw)
+        filled = bounded_read.read_into(f, raw)
         if filled != member.nbytes or f.read(1):
             seen = "more" if filled == member.nbytes else filled
             raise _corrupt(path, f"member {member.info.filename!r} holds {seen} bytes of data, its header "
                                  f"declares {member.nbytes} (truncated or corrupt)")
     return array
-
-
-def _readinto(f, buffer: np.ndarray, chunk: int = 1 << 20) -> int:
-    """Fill ``buffer`` from ``f`` chunk by chunk (no full-size temporary copy); the bytes filled."""
-    view, filled = memoryview(buffer), 0
-    while filled < len(view):
-        n = f.readinto(view[filled : filled + chunk])
-        if not n:
-            break
-        filled += n
-    return filled

@@ -80,6 +80,14 @@ class Loss:
         self._cache, self._grad = (pred, target), grad
         return total * scale
 
+    def diagnosis(self) -> str | None:
+        """Why the last :meth:`value` was not finite, from the prediction and target it kept (None
+        before any); it reads the arrays, so it is for the failure path (fit's NaN guard)."""
+        if self._cache is None:
+            return None
+        pred, target = self._cache
+        return f"{self!r}: {self._diagnosis(backend.array_module(pred), pred, target)}"
+
     def _diagnosis(self, xp: Any, pred: Any, target: Any) -> str:
         """Why the loss is not finite (only computed once it is not: it reads the arrays)."""
         return (f"the prediction has {_count_nonfinite(xp, pred)} NaN/inf entries and the target "

@@ -40,7 +40,7 @@ class Parameter:
 
     ``received_grad``: whether a gradient was added or assigned since creation or the last
     :meth:`zero_grad` (``p.grad += g`` assigns through the setter too). ``optimizer.step()`` warns
-    when no parameter has one: a step that would change nothing, e.g. after ``loss.backward()``
+    when no parameter has one: a step on zero gradients, e.g. after ``loss.backward()``
     whose gradient was never passed to ``model.backward``. It costs no look at the array.
     """
 
@@ -261,31 +261,33 @@ class Module:
         """NumPy copies of every parameter, keyed by dotted name in module order."""
         return {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
 
+    def check_state(self, described: dict[str, tuple[tuple[int, ...], Any]]) -> None:
+        """Check a state, described as name -> (shape, NumPy dtype), against the parameters: the same
+        names, the same shapes, floating-point values. Raises KeyError or ValueError naming the
+        first mismatch. :meth:`load_state_dict` runs it on the arrays, ``tinyae.load`` on a
+        checkpoint's headers before it reads any data."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in described]
+        unexpected = [k for k in described if k not in own]
+        if missing or unexpected:
+            raise KeyError(f"keys do not match; missing {missing or 'none'}, unexpected {unexpected or 'none'}")
+        for name, p in own.items():
+            shape, dtype = described[name]
+            if tuple(shape) != p.shape:
+                raise ValueError(f"parameter {name!r} expected shape {p.shape}, got {tuple(shape)}")
+            if not np.issubdtype(dtype, np.floating):
+                raise ValueError(f"parameter {name!r} expected floating-point values, got dtype {dtype}")
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Load parameters by name. Everything is validated before anything is written,
         so a mismatched state leaves the module untouched."""
+        host = {name: backend.to_numpy(value) for name, value in state.items()}
+        try:
+            self.check_state({name: (value.shape, value.dtype) for name, value in host.items()})
+        except (KeyError, ValueError) as exc:
+            raise type(exc)(f"{type(self).__name__}.load_state_dict: {exc.args[0]}") from None
         own = dict(self.named_parameters())
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        if missing or unexpected:
-            raise KeyError(
-                f"{type(self).__name__}.load_state_dict: keys do not match; "
-                f"missing {missing or 'none'}, unexpected {unexpected or 'none'}"
-            )
-        converted = {}
-        for name, p in own.items():
-            value = backend.to_numpy(state[name])
-            if tuple(value.shape) != p.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: parameter {name!r} expected shape "
-                    f"{p.shape}, got {tuple(value.shape)}"
-                )
-            if not np.issubdtype(value.dtype, np.floating):
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: parameter {name!r} expected floating-point "
-                    f"values, got dtype {value.dtype}"
-                )
-            converted[name] = value.astype(backend.numpy_dtype(p.data), copy=True)
+        converted = {name: host[name].astype(backend.numpy_dtype(p.data), copy=True) for name, p in own.items()}
         for name, p in own.items():  # all checked: now write
             p.data = backend.to_backend(converted[name], backend.backend_of(p.data))
             p.zero_grad()

@@ -21,8 +21,8 @@ class Optimizer:
     """Base class: the parameter list, the learning rate, zero_grad and to().
 
     ``step()`` warns (a UserWarning) when no trainable parameter received a gradient since
-    ``zero_grad()`` (:attr:`Parameter.received_grad`): a step that changes nothing is almost always
-    a gradient that never reached the model. The flag is set by ``backward``'s ``p.grad += ...`` and
+    ``zero_grad()`` (:attr:`Parameter.received_grad`): a step on zero gradients is almost always a
+    gradient that never reached the model. The flag is set by ``backward``'s ``p.grad += ...`` and
     by assigning ``p.grad = g``; writing into the array (``p.grad[...] = g``) does not set it.
     """
 
@@ -48,16 +48,16 @@ class Optimizer:
         raise NotImplementedError
 
     def _warn_if_no_gradient(self) -> None:
-        """Warn when no trainable parameter received a gradient since zero_grad(): the step would
-        change nothing (the usual cause: PyTorch's habit ``loss.backward()`` alone, whose dL/dpred
+        """Warn when no trainable parameter received a gradient since zero_grad(): the step runs on
+        zero gradients (the usual cause: PyTorch's habit ``loss.backward()`` alone, whose dL/dpred
         never reached the model). It reads each parameter's flag, not its array: no device sync."""
         trainable = [p for p in self.params if p.trainable]
         if trainable and not any(p.received_grad for p in trainable):
             warnings.warn(
                 f"{type(self).__name__}.step(): no parameter received a gradient since zero_grad(), so this step "
-                f"leaves the weights as they are. tinyae has no autograd: loss.backward() only returns dL/dpred, "
-                f"which must be passed back through the model: model.backward(loss.backward()), or use "
-                f"model.forward_backward(x)",
+                f"is taken with zero gradients (only momentum or weight decay can move the weights). tinyae has "
+                f"no autograd: loss.backward() only returns dL/dpred, which must be passed back through the "
+                f"model: model.backward(loss.backward()), or use model.forward_backward(x)",
                 UserWarning,
                 stacklevel=3,  # the caller of step()
             )

@@ -1,11 +1,13 @@
-"""Training: ``fit()`` runs minibatch epochs of ``model.forward_backward`` and ``optimizer.step``.
+"""Training: ``fit()`` runs minibatch epochs of the model's objective and ``optimizer.step``.
 
 Data stay on the host (NumPy); each minibatch is shuffled on the host and then moved
 to the model's backend, so a dataset larger than GPU memory still trains.
 
 On a GPU every number read back to the host waits for all the work queued before it (a sync).
-A step reads its loss terms once, all together, after ``optimizer.step()``
-(:meth:`~tinyae.models.objective.ObjectiveModel.objective_terms` keeps them on the device until then).
+A step reads its loss terms once, all together, after ``optimizer.step()``: for tinyae's models
+:meth:`~tinyae.models.objective.ObjectiveModel.objective_terms` is ``forward_backward`` with the
+terms kept on the device until then. A model of your own (or a subclass that overrides
+``forward_backward``) is trained through its ``forward_backward``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import backend
 from .models.autoencoder import Autoencoder
+from .models.objective import ObjectiveModel, check_finite, read_terms
 from .module import Module, Sequential
 from .optim import SGD, Adam, LRScheduler, Optimizer, ReduceLROnPlateau
 from .validation import check_int
@@ -80,13 +83,15 @@ def _model_placement(model: Module, caller: str) -> tuple[str, np.dtype]:
     return backend.backend_of(params[0].data), backend.numpy_dtype(params[0].data)
 
 
-def _check_trainable(model: Any) -> None:
+def _check_trainable(model: Any, validates: bool) -> None:
     """fit needs a model that knows its objective, not a bare stack of layers."""
-    if not callable(getattr(model, "forward_backward", None)) or not callable(getattr(model, "evaluate", None)):
+    needs = ("forward_backward", "evaluate") if validates else ("forward_backward",)
+    if not all(callable(getattr(model, name, None)) for name in needs):
         raise TypeError(
-            f"fit: expected a model with forward_backward(x) and evaluate(x), which know their loss (an "
-            f"Autoencoder, VAE, ... e.g. tinyae.mlp_autoencoder([784, 32]); for layers of your own, "
-            f"Autoencoder(encoder, decoder, loss='mse')), got a {type(model).__name__}"
+            f"fit: expected a model with {' and '.join(f'{name}(x)' for name in needs)}, which know"
+            f"{'s' if len(needs) == 1 else ''} its loss (an Autoencoder, VAE, ... e.g. "
+            f"tinyae.mlp_autoencoder([784, 32]); for layers of your own, Autoencoder(encoder, decoder, "
+            f"loss='mse')), got a {type(model).__name__}"
         )
 
 
@@ -124,22 +129,14 @@ def _batches(n: int, batch_size: int, shuffle: bool) -> Iterator[np.ndarray | sl
         yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
 
 
-def _read_terms(terms: dict[str, Any]) -> dict[str, float]:
-    """The terms of one step as floats, read from a device in one transfer (a float() each would
-    wait for the GPU once per term)."""
-    values = list(terms.values())
-    if values and all(not isinstance(v, (int, float)) and backend.backend_of(v) != "numpy" for v in values):
-        xp = backend.array_module(values[0])
-        values = backend.to_numpy(xp.stack(values)).tolist()
-    return {key: float(value) for key, value in zip(terms, values)}
-
-
 def _step_terms(model: Any, xb: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
-    """The loss terms of one batch (with the backward pass when training), as arrays on the device
-    where the model offers them (``objective_terms``), else as the floats of its forward_backward."""
-    if hasattr(model, "objective_terms"):
+    """The loss terms of one batch (with the backward pass when training): arrays on the device
+    from tinyae's own objective, else the floats of the model's forward_backward / evaluate (a
+    model of the user's, or a subclass that overrides them: its override is what it means)."""
+    name = "forward_backward" if train else "evaluate"
+    if isinstance(model, ObjectiveModel) and getattr(type(model), name) is getattr(ObjectiveModel, name):
         return model.objective_terms(xb, backward=train, **kw)
-    return model.forward_backward(xb, **kw) if train else model.evaluate(xb, **kw)
+    return getattr(model, name)(xb, **kw)
 
 
 def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False, bar=None):
@@ -157,10 +154,8 @@ def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=N
         terms = _step_terms(model, xb, kw, train)
         if train:
             optimizer.step()
-        values = _read_terms(terms)  # the step's one read from the device
-        bad = {key: value for key, value in values.items() if not math.isfinite(value)}
-        if bad:
-            raise FloatingPointError("the loss terms are " + ", ".join(f"{k} = {v}" for k, v in bad.items()))
+        values = read_terms(terms)  # the step's one read from the device
+        check_finite(values, model)
         for key, value in values.items():
             sums[key] = sums.get(key, 0.0) + value * xb.shape[0]
         if bar is not None:
@@ -175,13 +170,14 @@ def _check_last_step(model: Any, last_batch: tuple[Any, dict[str, Any]]) -> None
     xb, kw = last_batch
     model.eval()
     try:
-        values = _read_terms(_step_terms(model, xb, kw, train=False))
+        values = read_terms(_step_terms(model, xb, kw, train=False))
     finally:
         model.train()
-    bad = {key: value for key, value in values.items() if not math.isfinite(value)}
-    if bad:
-        raise FloatingPointError("the epoch's last step left weights whose loss terms on its batch are "
-                                 + ", ".join(f"{k} = {v}" for k, v in bad.items()))
+    try:
+        check_finite(values, model)
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"the epoch's last step left weights whose loss on its batch is not finite: "
+                                 f"{exc}") from None
 
 
 def _check_finite_state(model_state: dict[str, np.ndarray], optimizer_state: dict[str, Any]) -> None:
@@ -215,7 +211,8 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``x_train``; return the :class:`History`.
 
-    Each step: ``optimizer.zero_grad()``, ``model.forward_backward(batch)``, ``optimizer.step()``.
+    Each step: ``optimizer.zero_grad()``, ``model.forward_backward(batch)`` (for tinyae's models the
+    same pass with its terms kept on the device, read once after the step), ``optimizer.step()``.
     ``labels`` / ``val_labels`` are passed on as ``labels=`` (the conditional VAE).
     Validation (``x_val``) runs ``model.evaluate`` in eval mode (no dropout, no corruption).
 
@@ -234,7 +231,7 @@ def fit(
     Before training, the data are checked once on the host: floating-point (8-bit images must be
     scaled first), no NaN/inf, and in [0, 1] for a model with a BCE reconstruction.
     """
-    _check_trainable(model)
+    _check_trainable(model, validates=x_val is not None)
     epochs = check_int("fit", "epochs", epochs, minimum=1)
     batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
     if early_stopping is not None:
@@ -274,7 +271,8 @@ def fit(
                 trained = model.state_dict()  # host copies: checked here, kept if this epoch is the best
                 _check_finite_state(trained, optimizer.state_dict())
                 if x_val is None:
-                    _check_last_step(model, last_batch)
+                    if callable(getattr(model, "evaluate", None)):
+                        _check_last_step(model, last_batch)
                 else:  # validation's loss is that of the weights the epoch ends with
                     model.eval()
                     val, _ = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
@@ -377,7 +375,7 @@ def pretrain_layerwise(
             f"pretrain_layerwise: expected as many encoder as decoder blocks, got {len(encoder_blocks)} and "
             f"{len(decoder_blocks)} (build the model with stacked_autoencoder)"
         )
-    codes = _as_host("x_train", x_train)
+    codes = _as_host("x_train", x_train, caller="pretrain_layerwise")
     histories = []
     for k, (enc, dec) in enumerate(zip(encoder_blocks, decoder_blocks)):
         shallow = Autoencoder(enc, dec, loss=model.loss_name if k == 0 else "mse")

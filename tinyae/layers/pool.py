@@ -102,7 +102,9 @@ class Upsample2D(Module):
     def __init__(self, scale_factor: Any) -> None:
         super().__init__()
         self.scale_factor = to_pair("Upsample2D", "scale_factor", scale_factor, 1)
-        self._x: Any = None  # the input: its shape, backend and dtype, for backward
+        # the input's shape, and an empty array of its backend and dtype for backward's checks
+        # (keeping x itself would hold a whole activation until the next forward)
+        self._input: tuple[tuple[int, ...], Any] | None = None
 
     def extra_repr(self) -> str:
         return f"scale_factor={self.scale_factor}"
@@ -112,17 +114,16 @@ class Upsample2D(Module):
         xp = check_batch(self, x, ndim=4)
         n, c, h, w = x.shape
         sh, sw = self.scale_factor
-        self._x = x
+        self._input = (tuple(x.shape), xp.empty((0,), dtype=x.dtype, device=device_of(x)))
         # (N, C, H, 1, W, 1) broadcast to (N, C, H, sh, W, sw): pixel (h, w) fills block (h, :, w, :)
         pixels = xp.reshape(x, (n, c, h, 1, w, 1))
         return xp.reshape(xp.broadcast_to(pixels, (n, c, h, sh, w, sw)), (n, c, h * sh, w * sw))
 
     def backward(self, grad_out: Any) -> Any:
         """dL/dx = g summed over each sh x sw block."""
-        x = self._cached(self._x)
-        n, c, h, w = x.shape
+        (n, c, h, w), like = self._cached(self._input)
         sh, sw = self.scale_factor
-        self._check_grad(grad_out, (n, c, h * sh, w * sw), like=x)
+        self._check_grad(grad_out, (n, c, h * sh, w * sw), like=like)
         xp = backend.array_module(grad_out)
         blocks = xp.reshape(grad_out, (n, c, h, sh, w, sw))
         return xp.sum(blocks, axis=(3, 5))

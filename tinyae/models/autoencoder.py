@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..layers import Dense, Sigmoid
+from ..layers import Dense, Flatten, Reshape, Sigmoid
 from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, kl_sparsity, l1_penalty
 from ..module import Module, Sequential, leaves, skipping_input_gradient
 from ..validation import check_float_array, check_real
@@ -106,6 +106,12 @@ def _last_leaf(module: Module) -> Module | None:
     return layers[-1] if layers else None
 
 
+def _code_layer(encoder: Module) -> Module | None:
+    """The encoder's last layer that computes something (Flatten and Reshape only rearrange it)."""
+    layers = [layer for layer in leaves(encoder) if not isinstance(layer, (Flatten, Reshape))]
+    return layers[-1] if layers else None
+
+
 NOISES = ("gaussian", "masking", "salt_pepper")
 
 
@@ -190,7 +196,7 @@ class SparseAutoencoder(Autoencoder):
         super().__init__(encoder, decoder, loss)
         if penalty not in ("l1", "kl"):
             raise ValueError(f"SparseAutoencoder: penalty must be 'l1' or 'kl', got {penalty!r}")
-        if penalty == "kl" and type(_last_leaf(encoder)) is not Sigmoid:
+        if penalty == "kl" and not isinstance(_code_layer(encoder), Sigmoid):
             # the KL is defined for mean activations in (0, 1); a Sigmoid code guarantees them
             raise ValueError(f"SparseAutoencoder: penalty='kl' needs a code in (0, 1): the encoder must end "
                              f"in a Sigmoid, got {encoder!r}")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import backend
+from ..losses import Loss
 from ..module import Module
 
 
@@ -28,8 +30,10 @@ class ObjectiveModel(Module):
 
     def forward_backward(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
         """One forward and one backward pass of the whole objective, the gradients accumulated into
-        the parameters; returns its terms as floats (a NaN or infinite term raises FloatingPointError).
-        ``target`` defaults to x; ``kw`` are the model's own (a VAE's ``eps=``, ``labels=``)."""
+        the parameters; returns its terms as floats. ``target`` defaults to x; ``kw`` are the
+        model's own (a VAE's ``eps=``, ``labels=``). A NaN or infinite term raises
+        FloatingPointError, after the backward pass has run (the gradients may hold NaN, as
+        PyTorch's would: ``zero_grad()`` before going on)."""
         return self._as_floats(self.objective_terms(x, target, backward=True, **kw))
 
     def evaluate(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
@@ -38,7 +42,8 @@ class ObjectiveModel(Module):
 
     def objective_terms(self, x: Any, target: Any = None, *, backward: bool, **kw: Any) -> dict[str, Any]:
         """The objective's terms as 0-d arrays on the model's backend: nothing is read back to the
-        host, so nothing is checked for NaN either (the reader does that)."""
+        host, so nothing is checked for NaN either (the reader does that: :func:`read_terms`,
+        :func:`check_finite`)."""
         shape = tuple(getattr(x, "shape", ()))  # not an array: the first layer says so
         if shape[:1] == (0,):  # a batch mean over no samples is 0/0
             raise ValueError(f"{type(self).__name__}: expected a batch of at least one sample, got shape {shape}")
@@ -48,8 +53,31 @@ class ObjectiveModel(Module):
         raise NotImplementedError
 
     def _as_floats(self, terms: dict[str, Any]) -> dict[str, float]:
-        values = {key: float(value) for key, value in terms.items()}
-        bad = {key: value for key, value in values.items() if not math.isfinite(value)}
-        if bad:
-            raise FloatingPointError(f"{type(self).__name__}: expected finite loss terms, got {bad}")
+        values = read_terms(terms)
+        check_finite(values, self)
         return values
+
+
+def read_terms(terms: dict[str, Any]) -> dict[str, float]:
+    """Loss terms as floats, read from a device in one transfer (a float() each would wait for the
+    GPU once per term). Terms that are Python or NumPy numbers already are simply converted."""
+    values = list(terms.values())
+    if values and all(not isinstance(v, (int, float)) and backend.backend_of(v) != "numpy" for v in values):
+        xp = backend.array_module(values[0])
+        values = backend.to_numpy(xp.stack(values)).tolist()
+    return {key: float(value) for key, value in zip(terms, values)}
+
+
+def check_finite(values: dict[str, float], model: Any) -> None:
+    """Raise FloatingPointError naming the NaN or infinite terms of ``model``'s objective and, when
+    the reconstruction is one of them, why its loss is not finite (which reads the arrays again:
+    only on this failure path)."""
+    bad = {key: value for key, value in values.items() if not math.isfinite(value)}
+    if not bad:
+        return
+    message = f"{type(model).__name__}: expected finite loss terms, got " + ", ".join(
+        f"{key} = {value}" for key, value in bad.items())
+    loss = getattr(model, "loss", None)
+    if "reconstruction" in bad and isinstance(loss, Loss) and loss.diagnosis() is not None:
+        message += f"; {loss.diagnosis()}"
+    raise FloatingPointError(message)
