@@ -141,3 +141,15 @@ def test_no_clip_or_sign_in_a_step(name, monkeypatch):
         model = MODELS[name]()
         model.forward_backward(ae.to_backend(x))
     assert isinstance(model, (models_ae.Autoencoder, ae.VAE))
+
+
+@pytest.mark.parametrize("name", ["autoencoder bce", "vae", "sparse kl"])
+def test_forward_backward_reads_its_terms_in_one_transfer(name, monkeypatch):
+    x = np.random.default_rng(0).random((8, 64)).astype(np.float32)
+    with ae.use_backend("strict"):
+        ae.seed(0)
+        model = MODELS[name]()
+        xb = backend.to_backend(x)
+        counter = _Counter(monkeypatch)
+        values = model.forward_backward(xb)
+    assert counter.snapshot()[0] == 1 and all(type(v) is float for v in values.values())
