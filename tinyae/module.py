@@ -154,7 +154,7 @@ class Module:
             )
         if like is not None:
             check_same_backend(self, grad_out, like, what="the forward pass's arrays", subject="the gradient")
-            if backend.array_module(like).isdtype(like.dtype, "real floating") and grad_out.dtype != like.dtype:
+            if grad_out.dtype != like.dtype and backend.array_module(like).isdtype(like.dtype, "real floating"):
                 raise TypeError(
                     f"{self!r}: backward expected a gradient of dtype {like.dtype} (the forward pass's), "
                     f"got {grad_out.dtype}"
