@@ -14,7 +14,6 @@ import pytest
 
 import tinyae as ae
 from tinyae import backend
-from tinyae.models import autoencoder as models_ae
 
 strict = pytest.importorskip("array_api_strict")
 Array = strict._array_object.Array
@@ -139,8 +138,7 @@ def test_no_clip_or_sign_in_a_step(name, monkeypatch):
     with ae.use_backend("strict"):
         ae.seed(0)
         model = MODELS[name]()
-        model.forward_backward(ae.to_backend(x))
-    assert isinstance(model, (models_ae.Autoencoder, ae.VAE))
+        model.forward_backward(ae.to_backend(x))  # refused() raises if clip or sign is called
 
 
 @pytest.mark.parametrize("name", ["autoencoder bce", "vae", "sparse kl"])

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from . import backend, kernels
-from .validation import check_float_array, check_same_backend
+from .validation import check_float_array, check_not_empty, check_same_backend
 
 REDUCTIONS = ("mean", "sum")
 
@@ -204,7 +204,7 @@ def gaussian_kl(mu: Any, logvar: Any, *, as_array: bool = False) -> tuple[Any, A
             f"{owner}: expected mu and logvar of the same shape (N, latent), got "
             f"{tuple(mu.shape)} and {tuple(logvar.shape)}"
         )
-    _check_not_empty(owner, mu, "mu")
+    check_not_empty(owner, mu, "mu")
     n = mu.shape[0]
     var = xp.exp(logvar)
     kl = xp.sum(1.0 + logvar - mu * mu - var) * (-0.5 / n)
@@ -218,12 +218,6 @@ def gaussian_kl(mu: Any, logvar: Any, *, as_array: bool = False) -> tuple[Any, A
             f"logvar {_count_nonfinite(xp, logvar)} NaN/inf entries, or exp(logvar) overflowed"
         )
     return kl, *grads
-
-
-def _check_not_empty(owner: str, a: Any, what: str) -> None:
-    """A batch mean over no samples is 0/0: refuse it by name."""
-    if a.shape[0] == 0:
-        raise ValueError(f"{owner}: expected {what} of at least one sample, got shape {tuple(a.shape)}")
 
 
 def _count_nonfinite(xp: Any, a: Any) -> int:
@@ -241,7 +235,7 @@ def l1_penalty(h: Any, *, as_array: bool = False) -> tuple[Any, Any]:
     P is a Python float, or with ``as_array=True`` a 0-d array on h's backend (see :meth:`Loss.value`).
     """
     xp = check_float_array("l1_penalty", h, ndim=2, what="code")
-    _check_not_empty("l1_penalty", h, "a code")
+    check_not_empty("l1_penalty", h, "a code")
     n = h.shape[0]
     # sign(h) = [h > 0] - [h < 0]: the array-API-compat sign for CuPy fixes up NaNs with a boolean
     # mask assignment, which waits for the GPU; comparisons and casts do not
@@ -266,7 +260,7 @@ def kl_sparsity(h: Any, target: float, *, as_array: bool = False) -> tuple[Any, 
     """
     owner = "kl_sparsity"
     xp = check_float_array(owner, h, ndim=2, what="code")
-    _check_not_empty(owner, h, "a code")
+    check_not_empty(owner, h, "a code")
     if not 0.0 < target < 1.0:
         raise ValueError(f"{owner}: the target activation rho must be in (0, 1), got {target!r}")
     rho_hat = xp.mean(h, axis=0)

@@ -64,6 +64,13 @@ def check_matches_parameters(owner: object, x: Any, parameter: Any) -> None:
         )
 
 
+def check_not_empty(owner: object, a: Any, what: str = "a batch") -> None:
+    """A batch mean over no samples is 0/0: refuse an empty first axis by name (a shape look-up only)."""
+    shape = tuple(getattr(a, "shape", ()))  # not an array: the caller's own checks say so
+    if shape[:1] == (0,):
+        raise ValueError(f"{owner}: expected {what} of at least one sample, got shape {shape}")
+
+
 def check_int(owner: object, name: str, value: Any, *, minimum: int | None = None) -> int:
     """An integer hyper-parameter (``epochs``, ``batch_size``): refuse floats such as 32.0 or 2.5,
     bools and None with a TypeError, and values below ``minimum`` with a ValueError."""

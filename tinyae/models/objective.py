@@ -16,6 +16,7 @@ from typing import Any
 from .. import backend
 from ..losses import Loss
 from ..module import Module
+from ..validation import check_not_empty
 
 
 class ObjectiveModel(Module):
@@ -44,9 +45,7 @@ class ObjectiveModel(Module):
         """The objective's terms as 0-d arrays on the model's backend: nothing is read back to the
         host, so nothing is checked for NaN either (the reader does that: :func:`read_terms`,
         :func:`check_finite`)."""
-        shape = tuple(getattr(x, "shape", ()))  # not an array: the first layer says so
-        if shape[:1] == (0,):  # a batch mean over no samples is 0/0
-            raise ValueError(f"{type(self).__name__}: expected a batch of at least one sample, got shape {shape}")
+        check_not_empty(type(self).__name__, x)
         return self._objective(x, x if target is None else target, backward=backward, **kw)
 
     def _objective(self, x: Any, target: Any, backward: bool, **kw: Any) -> dict[str, Any]:  # pragma: no cover
