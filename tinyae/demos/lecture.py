@@ -1,35 +1,15 @@
-"""The lecture demos: each trains what it needs, draws its figures and reports its metrics.
-
-Run them with ``tinyae demo NAME|all`` (or ``python demos/NAME.py``); each demo writes its
-figures and a metrics.json into ``OUT/NAME/`` and prints what it wrote. The default dataset is
-the 28x28 Fashion-MNIST subset that ships inside tinyae (offline); ``--dataset digits`` (8x8) is
-the quick option. In a notebook, :func:`run` without ``out`` writes nothing and returns the
-figures::
-
-    result = tinyae.demos.run("latent", "digits")
-    result.figures["latent_map"]          # shown inline
-    result.metrics["ae_test_mse"]
-"""
+"""The first nine lecture demos: the latent map, denoising, sparsity, anomalies, the VAE and its
+conditional twin, the convolutional autoencoder, feature learning and stacked pretraining."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from . import backend, plot
-from .data import DEFAULT_DATASET, Dataset
-from .data import load as load_dataset
-from .layers import Dense, ReLU, Sigmoid
-from .models import (
+from .. import backend, plot
+from ..layers import Dense, ReLU, Sigmoid
+from ..models import (
     ConditionalVAE,
     DenoisingAutoencoder,
     SparseAutoencoder,
@@ -38,141 +18,9 @@ from .models import (
     mlp_vae,
     stacked_autoencoder,
 )
-from .module import Module, Sequential
-from .optim import Adam
-from .threads import DEMO_THREADS, limit_threads
-from .train import History, fit, map_batches, pretrain_layerwise
-
-__all__ = ["DEMOS", "Context", "DemoResult", "run", "run_all"]
-
-# Each demo's epoch budget is set for the embedded default (11,000 training images); on another
-# dataset it is scaled to see about as many samples (at least 2 epochs, at most 6x as many), unless
-# --epochs says otherwise.
-_REFERENCE_TRAIN_SIZE = 11000
-
-
-@dataclass
-class Context:
-    """What a demo gets: the data, its output folder (None: keep the figures, write nothing), and
-    the run's settings; it collects the demo's figures and the files written."""
-
-    data: Dataset
-    out: Path | None
-    epochs: int | None = None
-    progress: bool = True
-    name: str = "demo"
-    fmt: str = "png"
-    dpi: int = 110
-    files: list[Path] = field(default_factory=list)
-    figures: dict[str, Figure] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.out = None if self.out is None else Path(self.out)
-
-    def epochs_for(self, on_default: int) -> int:
-        """The epoch budget: --epochs if given, else ``on_default`` (set for the embedded dataset)
-        scaled to see as many samples, at most 6x as many epochs (the 1,197 digits need fewer
-        samples than 11,000 clothes to converge: 9x would add a third to their run's time)."""
-        if self.epochs is not None:
-            return self.epochs
-        return max(2, min(6 * on_default, round(on_default * _REFERENCE_TRAIN_SIZE / len(self.data.x_train))))
-
-    def save(self, fig: Figure, stem: str) -> None:
-        """Keep ``fig`` as ``figures[stem]`` and, with an output folder, write it as
-        OUT/NAME/stem.FORMAT (a suffix on ``stem`` gives way to the run's format)."""
-        stem = str(Path(stem).with_suffix("")) if Path(stem).suffix.lstrip(".") in plot.FORMATS else stem
-        self.figures[stem] = fig
-        if self.out is not None:
-            self.files.append(plot.save(fig, self.out / f"{stem}.{self.fmt}", dpi=self.dpi))
-
-    @property
-    def d(self) -> int:
-        return self.data.n_features
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self.data.image_shape
-
-    def bar(self, label: str) -> bool | str:
-        """The progress setting for one model's training: a bar named "demo: label", or none."""
-        return f"{self.name}: {label}" if self.progress else False
-
-    def train(self, model: Module, x_train: np.ndarray, x_val: np.ndarray, epochs: int, lr: float = 3e-3, *,
-              label: str = "fit", **kw: Any) -> History:
-        """Adam, batches of 64, a progress bar named after the demo and ``label``."""
-        return fit(model, Adam(model.parameters(), lr=lr), x_train, x_val, epochs=epochs, batch_size=64,
-                   progress=self.bar(label), **kw)
-
-    def showcase(self, per_class: int = 1) -> np.ndarray:
-        """Indices of test images to show: ``per_class`` of every class (at most ten classes), drawn
-        with a fixed seed, in class order, so every class appears in every figure."""
-        rng = np.random.default_rng(0)
-        classes = np.unique(self.data.y_test)[:10]
-        picks = [np.flatnonzero(self.data.y_test == c) for c in classes]
-        return np.concatenate([rng.choice(p, min(per_class, len(p)), replace=False) for p in picks])
-
-    def class_labels(self, indices: np.ndarray) -> list[str]:
-        return [self.data.class_names[int(c)] for c in self.data.y_test[indices]]
-
-
-@dataclass
-class DemoResult:
-    """What :func:`run` returns: the metrics (as in metrics.json), the figures by name (shown
-    inline in a notebook), and the files written (none without an output folder)."""
-
-    name: str
-    metrics: dict[str, Any]
-    figures: dict[str, Figure]
-    files: list[Path]
-
-
-@dataclass
-class Demo:
-    name: str
-    title: str
-    run: Callable[[Context], dict[str, Any]]
-
-
-DEMOS: dict[str, Demo] = {}
-
-
-def demo(name: str, title: str) -> Callable:
-    def register(fn: Callable[[Context], dict[str, Any]]) -> Callable:
-        DEMOS[name] = Demo(name, title, fn)
-        return fn
-
-    return register
-
-
-# --------------------------------------------------------------------------- #
-# Small helpers
-# --------------------------------------------------------------------------- #
-def _mse_per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.mean((a.reshape(len(a), -1) - b.reshape(len(b), -1)) ** 2, axis=1)
-
-
-def _psnr(clean: np.ndarray, other: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB for images in [0, 1]: 10 log10(1 / MSE)."""
-    return float(10.0 * np.log10(1.0 / np.mean((clean - other) ** 2)))
-
-
-def _apply(model: Module, fn: Callable, x: np.ndarray) -> np.ndarray:
-    """fn (e.g. model.encode) over x in batches, in eval mode, as a NumPy array."""
-    model.eval()
-    try:
-        return map_batches(fn, x, like=model)
-    finally:
-        model.train()
-
-
-def _mean_image_mse(ctx: Context) -> float:
-    return float(np.mean((ctx.data.flat("test") - ctx.data.flat("train").mean(axis=0)) ** 2))
-
-
-def _pca(k: int, x_train: np.ndarray):
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=k, random_state=0).fit(x_train)
+from ..module import Sequential
+from ..train import pretrain_layerwise
+from .core import Context, _apply, _mean_image_mse, _mse_per_image, _pca, _psnr, demo
 
 
 # --------------------------------------------------------------------------- #
@@ -479,73 +327,3 @@ def stacked(ctx: Context) -> dict[str, Any]:
             "val_pretrained_final": tuned[-1]}
 
 
-# --------------------------------------------------------------------------- #
-# Running
-# --------------------------------------------------------------------------- #
-def _finite(value: Any) -> Any:
-    """JSON numbers must be finite: fail loudly on a NaN instead of writing one."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FloatingPointError(f"a demo metric is {value}")
-    return value
-
-
-def _check_names(names: list[str]) -> list[str]:
-    """The demos to run, in order, each once ("all" anywhere stands for every demo)."""
-    expanded = [n for name in names for n in (DEMOS if name == "all" else [name])]
-    for name in expanded:
-        if name not in DEMOS:
-            raise ValueError(f"unknown demo {name!r}: expected one of {', '.join(DEMOS)} or 'all'")
-    return list(dict.fromkeys(expanded))
-
-
-def run(name: str, data: Dataset | str = DEFAULT_DATASET, out: str | Path | None = None, *,
-        epochs: int | None = None, progress: bool = True, seed: int = 0, fmt: str = "png",
-        dpi: int = 110) -> DemoResult:
-    """Run one demo on ``data`` (a Dataset, or a dataset's name for :func:`tinyae.data.load`) and
-    return its metrics and figures. With ``out``, also write the figures (``fmt``: png, svg or pdf)
-    and metrics.json into ``out/name`` and print what was written."""
-    _check_names([name])
-    if fmt not in plot.FORMATS:
-        raise ValueError(f"unknown figure format {fmt!r}: expected one of {', '.join(plot.FORMATS)}")
-    plot.check_dpi(dpi)
-    if isinstance(data, str):
-        data = load_dataset(data)
-    entry = DEMOS[name]
-    folder = None if out is None else Path(out) / name
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    ctx = Context(data, folder, epochs, progress, name, fmt, dpi)
-    print(f"[{name}] {entry.title} ...", flush=True)
-    backend.seed(seed)
-    start = time.perf_counter()
-    metrics = entry.run(ctx)
-    metrics = _finite({"demo": name, "title": entry.title, "dataset": data.name,
-                       "image_shape": list(data.image_shape), "train_images": len(data.x_train), **metrics,
-                       "seconds": round(time.perf_counter() - start, 2)})
-    if folder is None:
-        print(f"[{name}] {len(ctx.figures)} figures ({metrics['seconds']:.1f} s)")
-    else:
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        print(f"[{name}] {len(ctx.files)} figures and metrics.json in {folder}/ ({metrics['seconds']:.1f} s)")
-        for path in ctx.files:
-            print(f"    {path}")
-    return DemoResult(name, metrics, ctx.figures, ctx.files)
-
-
-def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path | None = "tinyae-figures", *,
-            epochs: int | None = None, progress: bool = True, seed: int = 0, fmt: str = "png", dpi: int = 110,
-            threads: int | None = DEMO_THREADS) -> dict[str, DemoResult]:
-    """Run several demos (``["all"]`` for every one) on a dataset loaded once; see :func:`run`.
-
-    ``threads``: NumPy's BLAS threads while the demos run (default 1, see :mod:`tinyae.threads`;
-    None leaves the process's setting alone).
-    """
-    names = _check_names(names)
-    data = load_dataset(dataset)
-    with contextlib.nullcontext() if threads is None else limit_threads(threads):
-        return {name: run(name, data, out, epochs=epochs, progress=progress, seed=seed, fmt=fmt, dpi=dpi)
-                for name in names}
