@@ -1,6 +1,6 @@
 """Lecture demo 'anomaly': `python demos/anomaly.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo anomaly`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo anomaly`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

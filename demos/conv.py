@@ -1,6 +1,6 @@
 """Lecture demo 'conv': `python demos/conv.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo conv`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo conv`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

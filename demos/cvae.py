@@ -1,6 +1,6 @@
 """Lecture demo 'cvae': `python demos/cvae.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo cvae`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo cvae`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Lecture demo 'denoising': `python demos/denoising.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo denoising`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo denoising`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Lecture demo 'features': `python demos/features.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo features`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo features`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

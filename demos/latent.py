@@ -1,6 +1,6 @@
 """Lecture demo 'latent': `python demos/latent.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo latent`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo latent`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Lecture demo 'sparse': `python demos/sparse.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo sparse`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo sparse`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Lecture demo 'stacked': `python demos/stacked.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo stacked`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo stacked`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

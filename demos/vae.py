@@ -1,6 +1,6 @@
 """Lecture demo 'vae': `python demos/vae.py [--dataset ...] [--out DIR] [--epochs N]`.
 
-The same as `tinyae demo vae`; the demo itself lives in tinyae/demos.py.
+The same as `tinyae demo vae`; the demo itself lives in tinyae/demos/lecture.py.
 """
 
 import sys

@@ -35,10 +35,21 @@ from .layers import (
     Tanh,
     Upsample2D,
 )
-from .losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, gaussian_kl, kl_sparsity, l1_penalty
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    Loss,
+    MaskedMSELoss,
+    MSELoss,
+    SoftmaxCrossEntropyLoss,
+    gaussian_kl,
+    kl_sparsity,
+    l1_penalty,
+)
 from .models import (
     VAE,
     Autoencoder,
+    Classifier,
     ConditionalVAE,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
@@ -59,6 +70,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Adam",
     "Autoencoder",
+    "Classifier",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BackendUnavailable",
@@ -78,6 +90,7 @@ __all__ = [
     "LeakyReLU",
     "Loss",
     "MSELoss",
+    "MaskedMSELoss",
     "MaxPool2D",
     "Module",
     "Optimizer",
@@ -89,6 +102,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "SparseAutoencoder",
+    "SoftmaxCrossEntropyLoss",
     "StepLR",
     "Tanh",
     "TrainingDiverged",

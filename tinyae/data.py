@@ -2,6 +2,9 @@
 
 Every loader returns a :class:`Dataset` of float32 images in [0, 1], shaped (N, 1, H, W),
 with integer labels and a fixed train / validation / test split.
+
+Ratings are not images: :func:`load_movielens` reads MovieLens' rating files (which the user
+downloads: their licence forbids redistribution) into a users x items matrix, 0 for "not rated".
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from . import bounded_read
 from .validation import check_int
 
-__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "load", "load_digits", "load_fashion_mnist",
-           "load_fashion_mnist_small", "load_mnist", "read_idx"]
+__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "IDXError", "RatingMatrix", "load", "load_digits",
+           "load_fashion_mnist", "load_fashion_mnist_small", "load_mnist", "load_movielens", "read_idx"]
 
 
 class DatasetUnavailable(FileNotFoundError):
@@ -384,3 +388,119 @@ def load(name: str = DEFAULT_DATASET, **kw) -> Dataset:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
     return DATASETS[name](**kw)
+
+
+# --------------------------------------------------------------------------- #
+# MovieLens ratings (not images): a users x items matrix, 0 = not rated
+# --------------------------------------------------------------------------- #
+MOVIELENS_URL = "https://grouplens.org/datasets/movielens/"
+# The file names, as in the GroupLens archives: ml-100k's u.data (tab-separated), ml-1m's and ml-10m's
+# ratings.dat ("::"), ml-latest(-small)'s and ml-25m's ratings.csv (a header line, then commas).
+MOVIELENS_FILES = ("u.data", "ratings.dat", "ratings.csv")
+# MovieLens' scales: whole stars 1-5 (100k, 1m) or half stars 0.5-5 (10m, latest). 0 is the matrix's
+# "not rated", so a rating of 0 cannot be stored and is refused.
+MOVIELENS_RANGE = (0.5, 5.0)
+
+
+class RatingMatrix(NamedTuple):
+    """A rating matrix and its id maps: ``ratings[u, i]`` is user ``user_ids[u]``'s rating of item
+    ``item_ids[i]``, 0 where not rated. ``user_ids`` and ``item_ids`` hold the file's ids, sorted
+    (ids that never occur get no row or column)."""
+
+    ratings: np.ndarray  # (users, items) float32
+    user_ids: np.ndarray  # (users,) int64
+    item_ids: np.ndarray  # (items,) int64
+
+    @property
+    def n_ratings(self) -> int:
+        return int(np.count_nonzero(self.ratings))
+
+    @property
+    def density(self) -> float:
+        """The share of user-item pairs with a rating (MovieLens 100k: 6.3%)."""
+        return self.n_ratings / self.ratings.size
+
+
+def _movielens_file(path: Path) -> Path:
+    """The ratings file: ``path`` itself, or the first of MOVIELENS_FILES in the folder ``path``."""
+    where = (f"Download MovieLens (e.g. ml-100k or ml-latest-small) from GroupLens, {MOVIELENS_URL}, unzip it "
+             f"and pass its folder or its {' / '.join(MOVIELENS_FILES)}. tinyae does not download it, nor ship it: "
+             "the MovieLens licence forbids redistributing the data.")
+    if path.is_dir():
+        for name in MOVIELENS_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise DatasetUnavailable(f"no MovieLens ratings file ({', '.join(MOVIELENS_FILES)}) in {path}. {where}")
+    if not path.is_file():
+        raise DatasetUnavailable(f"no MovieLens ratings at {path}. {where}")
+    return path
+
+
+def load_movielens(path: str | os.PathLike, *, max_entries: int = 2**28) -> RatingMatrix:
+    """MovieLens ratings as a dense (users x items) float32 matrix, 0 for "not rated".
+
+    ``path``: a ratings file or the folder that holds it; the format is told by the first line:
+    ``user<TAB>item<TAB>rating<TAB>timestamp`` (ml-100k's u.data), ``user::item::rating::timestamp``
+    (ml-1m's ratings.dat) or comma-separated with a header (ml-latest-small's ratings.csv). The
+    timestamp is optional and ignored. Ratings must lie in [0.5, 5] (MovieLens' scales; 0 means
+    "not rated" in the matrix), ids be non-negative integers, and each (user, item) pair occur once;
+    else ValueError naming the line. ``max_entries`` caps the matrix (default 2^28 entries, 1 GB):
+    ml-1m is 6040 x 3706, ml-10m (746M entries) needs a higher cap or a subset.
+
+    MovieLens is GroupLens' (https://grouplens.org/datasets/movielens/), and its licence forbids
+    redistribution: tinyae neither ships nor downloads it. A missing file raises
+    :class:`DatasetUnavailable` saying where to get it.
+    """
+    source = _movielens_file(Path(path))
+    users, items, ratings, lines = [], [], [], []
+    low, high = MOVIELENS_RANGE
+    separator = None
+    with open(source, encoding="utf-8", errors="replace", newline="") as f:
+        for number, line in enumerate(f, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            if separator is None:  # the first line tells the format
+                separator = next((s for s in ("::", "\t", ",") if s in line), None)
+                if separator is None:
+                    raise ValueError(f"{source}, line {number}: expected fields separated by tabs, '::' or commas "
+                                     f"(user, item, rating[, timestamp]), got {line[:80]!r}")
+                if separator == "," and not line.split(",")[0].strip().isdigit():
+                    continue  # ratings.csv's header: userId,movieId,rating,timestamp
+            fields = line.split(separator)
+            try:
+                if len(fields) not in (3, 4):
+                    raise ValueError
+                user, item, rating = int(fields[0]), int(fields[1]), float(fields[2])
+                if user < 0 or item < 0:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{source}, line {number}: expected user{separator}item{separator}rating"
+                                 f"[{separator}timestamp] with integer ids >= 0 and a number for the rating, "
+                                 f"got {line[:80]!r}") from None
+            if not low <= rating <= high:  # also NaN
+                raise ValueError(f"{source}, line {number}: a rating must lie in [{low:g}, {high:g}] (MovieLens' "
+                                 f"scale; 0 is the matrix's 'not rated'), got {fields[2]!r}")
+            users.append(user)
+            items.append(item)
+            ratings.append(rating)
+            lines.append(number)
+    if not ratings:
+        raise ValueError(f"{source}: no ratings in the file")
+    user_ids, rows = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+    item_ids, cols = np.unique(np.asarray(items, dtype=np.int64), return_inverse=True)
+    entries = len(user_ids) * len(item_ids)
+    if entries > max_entries:
+        raise ValueError(f"{source}: {len(user_ids)} users x {len(item_ids)} items is {entries} entries "
+                         f"({4 * entries / 2**30:.1f} GB in float32), more than max_entries={max_entries}; pass a "
+                         "higher max_entries or a subset of the ratings")
+    flat = rows * len(item_ids) + cols
+    order = np.argsort(flat, kind="stable")
+    repeated = np.flatnonzero(flat[order][1:] == flat[order][:-1])
+    if len(repeated):
+        first, second = lines[order[repeated[0]]], lines[order[repeated[0] + 1]]
+        raise ValueError(f"{source}, line {second}: user {users[order[repeated[0]]]} rated item "
+                         f"{items[order[repeated[0]]]} already on line {first}; expected one rating per pair")
+    matrix = np.zeros((len(user_ids), len(item_ids)), dtype=np.float32)
+    matrix[rows, cols] = np.asarray(ratings, dtype=np.float32)
+    return RatingMatrix(matrix, user_ids, item_ids)

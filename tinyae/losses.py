@@ -139,6 +139,73 @@ class MSELoss(Loss):
         return xp.sum(diff * diff), (2.0 * scale) * diff
 
 
+class MaskedMSELoss(Loss):
+    r"""Squared error over the observed entries only (AutoRec's loss, docs/masked-mse.md).
+
+    An entry is observed where the target is not the ``missing`` marker (MovieLens' convention:
+    ratings 1-5, 0 = not rated). With the mask m_i = [t_i != missing] and n_obs = sum_i m_i:
+
+        "mean": L = (1/n_obs) sum_i m_i (p_i - t_i)^2,   dL/dp_i = 2 m_i (p_i - t_i) / n_obs
+        "sum":  L = sum_i m_i (p_i - t_i)^2,             dL/dp_i = 2 m_i (p_i - t_i)
+
+    A missing entry adds nothing to L and gets a zero gradient, whatever the prediction there.
+    "mean" divides by the observed entries, not by all n (MSE over everything would train the
+    network to predict the 0s, i.e. "not rated", as ratings).
+
+    No observed entry: the "sum" is 0 (an empty sum); the "mean" is 0/0. n_obs stays an array on
+    the device (checking it would wait for a GPU at every step), and 1/n_obs is made NaN when it is
+    0, so the value and the gradient are NaN: fit's NaN guard stops training and its message says
+    why (:meth:`_diagnosis`); ``loss(pred, target)``, which reads the value anyway, raises
+    ValueError.
+    """
+
+    def __init__(self, reduction: str = "mean", missing: float = 0.0) -> None:
+        from .validation import check_real
+
+        super().__init__(reduction)
+        # NaN as the marker would never match (NaN != NaN): refused, as fit refuses NaN data
+        self.missing = check_real(type(self).__name__, "missing (the marker of an unobserved entry)", missing)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r}, missing={self.missing!r})"
+
+    def __call__(self, pred: Any, target: Any) -> float:
+        try:
+            return super().__call__(pred, target)
+        except FloatingPointError:
+            if self.reduction == "mean" and _count_observed(backend.array_module(target), target, self.missing) == 0:
+                raise ValueError(f"{self!r}: {self._none_observed(target)}") from None
+            raise
+
+    def _scale(self, pred: Any) -> float:
+        return 1.0  # "mean" divides by n_obs, an array on the device: in value_and_grad
+
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
+        observed = target != self.missing  # m_i
+        r = xp.where(observed, pred - target, 0.0)  # m_i (p_i - t_i): 0 where missing, whatever p_i
+        total = xp.sum(r * r)
+        if self.reduction == "sum":
+            return total, 2.0 * r
+        n_obs = xp.sum(xp.astype(observed, pred.dtype))  # exact in float32 up to 2^24 entries
+        inv = xp.where(n_obs > 0, 1.0 / xp.maximum(n_obs, 1.0), math.nan)  # 1/n_obs; 0/0 as NaN, no warning
+        return total * inv, (2.0 * inv) * r
+
+    def _none_observed(self, target: Any) -> str:
+        return (f"expected at least one observed entry (target != {self.missing:g}), got none in a target of shape "
+                f"{tuple(target.shape)}: the mean over observed entries is 0/0. Drop rows with no observed entry, "
+                f"or use larger batches")
+
+    def _diagnosis(self, xp: Any, pred: Any, target: Any) -> str:
+        if self.reduction == "mean" and _count_observed(xp, target, self.missing) == 0:
+            return self._none_observed(target)
+        return super()._diagnosis(xp, pred, target)
+
+
+def _count_observed(xp: Any, target: Any, missing: float) -> int:
+    """How many entries of target are not the missing marker (reads the device: failure path only)."""
+    return int(xp.sum(xp.astype(target != missing, xp.int64)))
+
+
 class BCELoss(Loss):
     r"""Binary cross-entropy on probabilities p in [0, 1]:
 
@@ -179,6 +246,59 @@ class BCEWithLogitsLoss(Loss):
 
     def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
         return kernels.bce_with_logits(pred, target, scale)
+
+
+class SoftmaxCrossEntropyLoss(Loss):
+    r"""Softmax cross-entropy on logits z of shape (N, C), against target probabilities t (N, C):
+
+        softmax(z_n)_c = e^{z_nc} / sum_k e^{z_nk}                   p_nc, the class probabilities
+        log p_nc = (z_nc - m_n) - log sum_k e^{z_nk - m_n}            m_n = max_k z_nk (log-sum-exp)
+        "mean": L = -(1/N) sum_n sum_c t_nc log p_nc,   dL/dz_nc = (p_nc - t_nc) / N
+        "sum":  L =      - sum_n sum_c t_nc log p_nc,   dL/dz_nc =  p_nc - t_nc
+
+    The target is a row of probabilities per sample (one-hot for a hard label, or soft), of the
+    logits' shape and dtype: that is what fits the ``loss(pred, target)`` interface of the other
+    losses. Integer class labels are made one-hot by :class:`tinyae.models.classifier.Classifier`
+    (or ``tinyae.models.classifier.one_hot``).
+
+    "mean" divides by the N samples, not by the N * C elements as :class:`MSELoss` does: the usual
+    convention for a classifier (PyTorch's ``CrossEntropyLoss`` averages over the batch), so that
+    the loss is the mean negative log-likelihood per sample, whatever the number of classes.
+
+    Subtracting the row max m_n changes nothing (softmax is shift invariant) but keeps every
+    exponent <= 0: no overflow for logits of any size (e.g. +-1e4), and sum_k e^{z_nk - m_n} >= 1,
+    so its log is finite. Value and gradient share the softmax, so both are computed at the call.
+
+    The gradient in general is p_nc sum_k t_nk - t_nc (docs/softmax-cross-entropy.md), which is
+    p - t for targets whose rows sum to 1; the code uses the general form, so a target that is not
+    normalised (a row of zeros, say) still gets the gradient of the value it is given.
+    """
+
+    def value(self, pred: Any, target: Any) -> Any:
+        check_float_array(self, pred, ndim=2, what="logits array (N, C)")  # the softmax runs along axis 1
+        return super().value(pred, target)
+
+    def _scale(self, pred: Any) -> float:
+        """dL/d(sum_c l_nc): 1/N for "mean" (N samples, not N * C elements), 1 for "sum"."""
+        return 1.0 / pred.shape[0] if self.reduction == "mean" else 1.0
+
+    def value_and_grad(self, xp: Any, pred: Any, target: Any, scale: float) -> tuple[Any, Any]:
+        shifted = pred - xp.max(pred, axis=1, keepdims=True)  # z_nc - m_n <= 0
+        e = xp.exp(shifted)
+        row_sum = xp.sum(e, axis=1, keepdims=True)  # sum_k e^{z_nk - m_n}, in [1, C]
+        log_p = shifted - xp.log(row_sum)  # log softmax
+        total = -xp.sum(target * log_p)
+        p = e / row_sum  # softmax
+        grad = (p * xp.sum(target, axis=1, keepdims=True) - target) * scale  # (p - t) / N for rows summing to 1
+        return total, grad
+
+    def _diagnosis(self, xp: Any, pred: Any, target: Any) -> str:
+        if _count_nonfinite(xp, pred) or _count_nonfinite(xp, target):
+            return super()._diagnosis(xp, pred, target)
+        # finite inputs, a loss that is not: z - max(z), or t log p, overflowed the dtype
+        return (f"the logits and targets are finite but the loss is not: z - max(z) or t log p overflowed "
+                f"{backend.numpy_dtype(pred)} (logits in [{float(xp.min(pred)):.4g}, {float(xp.max(pred)):.4g}], "
+                f"targets in [{float(xp.min(target)):.4g}, {float(xp.max(target)):.4g}])")
 
 
 def gaussian_kl(mu: Any, logvar: Any, *, as_array: bool = False) -> tuple[Any, Any, Any]:

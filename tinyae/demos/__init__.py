@@ -10,7 +10,8 @@ figures::
     result.figures["latent_map"]          # shown inline
     result.metrics["ae_test_mse"]
 """
-from . import lecture  # noqa: F401  (registers the demos, in the order --list and "all" show them)
+# each module registers its demos, in the order --list and "all" show them
+from . import lecture, superres, compression, finetune, tabular, recommender, animation  # noqa: F401, I001
 from .core import DEMOS, Context, Demo, DemoResult, _check_names, demo, run, run_all  # noqa: F401 (_check_names: the CLI)
 
 __all__ = ["DEMOS", "Context", "Demo", "DemoResult", "demo", "run", "run_all"]

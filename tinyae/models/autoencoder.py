@@ -14,12 +14,13 @@ from typing import Any
 
 from .. import backend
 from ..layers import Dense, Flatten, Reshape, Sigmoid
-from ..losses import BCELoss, BCEWithLogitsLoss, MSELoss, kl_sparsity, l1_penalty
+from ..losses import BCELoss, BCEWithLogitsLoss, MaskedMSELoss, MSELoss, kl_sparsity, l1_penalty
 from ..module import Module, Sequential, leaves, skipping_input_gradient
 from ..validation import check_float_array, check_real
 from .objective import ObjectiveModel
 
-RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss}
+# "masked_mse": squared error over the entries whose target is not 0 (ratings, 0 = not rated: AutoRec)
+RECONSTRUCTION_LOSSES = {"mse": MSELoss, "bce": BCELoss, "masked_mse": MaskedMSELoss}
 
 
 class Autoencoder(ObjectiveModel):
@@ -27,6 +28,8 @@ class Autoencoder(ObjectiveModel):
 
     ``loss="mse"``: L = mean (x_hat - x)^2 over all elements.
     ``loss="bce"``: binary cross-entropy on a decoder that ends in a Sigmoid (data in [0, 1]).
+    ``loss="masked_mse"``: mean (x_hat - x)^2 over the observed entries, x != 0 (ratings with 0 for
+    "not rated", AutoRec: :class:`~tinyae.losses.MaskedMSELoss`).
     Undercomplete or overcomplete is decided by the sizes of the encoder and decoder.
 
     The Sigmoid folded into the loss: with ``loss="bce"`` and a decoder whose last layer is a

@@ -1,0 +1,11 @@
+"""Lecture demo 'compression': `python demos/compression.py [--dataset ...] [--out DIR] [--epochs N]`.
+
+The same as `tinyae demo compression`; the demo itself lives in tinyae/demos/compression.py.
+"""
+
+import sys
+from pathlib import Path
+
+from tinyae.cli import main
+
+sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

@@ -1,0 +1,12 @@
+"""Lecture demo 'finetune': `python demos/finetune.py [--dataset ...] [--out DIR] [--epochs N]`.
+
+The same as `tinyae demo finetune`; the demo itself lives in tinyae/demos/finetune.py.
+"""
+
+import sys
+from pathlib import Path
+
+import tinyae.demos.finetune  # noqa: F401  (registers the demo, should tinyae.demos not import it yet)
+from tinyae.cli import main
+
+sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

@@ -1,0 +1,11 @@
+"""Lecture demo 'superres': `python demos/superres.py [--dataset ...] [--out DIR] [--epochs N]`.
+
+The same as `tinyae demo superres`; the demo itself lives in tinyae/demos/superres.py.
+"""
+
+import sys
+from pathlib import Path
+
+from tinyae.cli import main
+
+sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

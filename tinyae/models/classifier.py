@@ -1,0 +1,132 @@
+"""A classifier on top of an encoder: the supervised half of feature learning.
+
+x -> encoder -> code h -> head -> logits z (N, C); the objective is the softmax cross-entropy of z
+against the one-hot labels (docs/softmax-cross-entropy.md). The encoder may be a pretrained
+autoencoder's (``model.encoder``), frozen (``encoder.freeze()``: only the head trains) or not (fine-
+tuning), or an empty ``Sequential()`` for a head on the raw inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..losses import SoftmaxCrossEntropyLoss
+from ..module import Module, skipping_input_gradient
+from ..validation import check_int
+from .objective import ObjectiveModel
+
+
+def one_hot(labels: Any, num_classes: int, like: Any, owner: str = "one_hot") -> Any:
+    """(N, C) one-hot rows for N integer labels in [0, C), on the backend and dtype of ``like``
+    (an (N, ...) array: the logits, say): row n is 1 in column labels[n], 0 elsewhere.
+
+    The labels are checked on the host (a host array costs nothing to read; one on a device is
+    read back once), then copied to ``like``'s backend and compared with 0..C-1 there, as
+    :meth:`tinyae.ConditionalVAE.one_hot` does.
+    """
+    if labels is None:
+        raise ValueError(f"{owner}: labels are required (integers in [0, {num_classes}))")
+    host = backend.to_numpy(labels)
+    if host.size and host.dtype.kind not in "iu":
+        raise ValueError(f"{owner}: labels must be integers in [0, {num_classes}), got dtype {host.dtype}")
+    if host.ndim != 1 or host.shape[0] != like.shape[0]:
+        raise ValueError(f"{owner}: expected {like.shape[0]} labels (one per sample), got shape {tuple(host.shape)}")
+    if host.size and (host.min() < 0 or host.max() >= num_classes):
+        raise ValueError(f"{owner}: labels must be in [0, {num_classes}), got [{host.min()}, {host.max()}]")
+    xp = backend.array_module(like)
+    codes = xp.reshape(xp.arange(num_classes, device=backend.device_of(like)), (1, -1))
+    y = backend.to_backend(host.astype("int64"), backend.backend_of(like))
+    return xp.astype(xp.reshape(y, (-1, 1)) == codes, like.dtype)
+
+
+class Classifier(ObjectiveModel):
+    r"""Logits z = head(encoder(x)) for ``num_classes`` classes, trained by softmax cross-entropy.
+
+        t = one_hot(labels)                      (N, C)
+        L = -(1/N) sum_n sum_c t_nc log softmax(z_n)_c,    dL/dz = (softmax(z) - t) / N
+
+    Train it with ``fit(classifier, opt, x, x_val, labels=y, val_labels=y_val)``: fit passes each
+    batch's labels on as ``labels=``. ``forward_backward(x, labels=y)`` is one step by hand; instead
+    of integer labels, ``target=`` takes (N, C) probabilities (soft labels) of the logits' dtype.
+
+    Backward: dL/dh = head.backward(dL/dz), then encoder.backward(dL/dh), without dL/dx (the data's
+    gradient, which nobody needs). A frozen encoder (``classifier.encoder.freeze()``: every
+    parameter untrainable) is not run backward at all: no optimizer reads its gradients, which stay
+    zero (PyTorch skips parameters with ``requires_grad=False`` in the same way); the head trains on
+    the fixed codes at the cost of a forward pass through the encoder.
+    """
+
+    def __init__(self, encoder: Module, head: Module, num_classes: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.num_classes = check_int("Classifier", "num_classes", num_classes, minimum=2)
+        self.loss = SoftmaxCrossEntropyLoss()
+
+    # -- the network ---------------------------------------------------------- #
+    def encode(self, x: Any) -> Any:
+        return self.encoder(x)
+
+    def forward(self, x: Any) -> Any:
+        """The logits z (N, C); softmax(z) are the class probabilities."""
+        return self.head(self.encoder(x))
+
+    def backward(self, grad_out: Any) -> Any:
+        return self.encoder.backward(self.head.backward(grad_out))
+
+    def encoder_trains(self) -> bool:
+        """Whether any encoder parameter is trainable (else the encoder's backward is skipped)."""
+        return any(p.trainable for p in self.encoder.parameters())
+
+    # -- the objective ---------------------------------------------------------- #
+    def _objective(self, x: Any, target: Any, backward: bool, labels: Any = None) -> dict[str, Any]:
+        if labels is None and target is x:  # objective_terms' default target is the input: no labels given
+            raise ValueError("Classifier: labels are required: fit(model, optimizer, x, labels=y) or "
+                             "forward_backward(x, labels=y), with integers in [0, num_classes)")
+        z = self.forward(x)
+        if labels is not None:
+            target = one_hot(labels, self.num_classes, z, owner="Classifier")
+        ce = self.loss.value(z, target)
+        if backward:
+            grad_z = self.loss.backward()  # (softmax(z) - t) / N
+            if self.encoder_trains():
+                grad_h = self.head.backward(grad_z)
+                with skipping_input_gradient(self.encoder):  # its input is the data
+                    self.encoder.backward(grad_h)
+            else:  # nothing before the head learns: the head's input needs no gradient either
+                with skipping_input_gradient(self.head):
+                    self.head.backward(grad_z)
+        return {"loss": ce, "cross_entropy": ce}
+
+    # -- predictions ------------------------------------------------------------ #
+    def predict(self, x: Any, batch_size: int = 1024) -> np.ndarray:
+        """The most likely class of each sample, argmax_c z_nc, as a NumPy int64 array of shape (N,).
+        Runs in eval mode (no dropout) in batches of ``batch_size``; x may be a NumPy array or one on
+        the model's backend (it is moved to the backend and dtype of the parameters)."""
+        batch_size = check_int("Classifier.predict", "batch_size", batch_size, minimum=1)
+        params = self.parameters()
+        where = backend.backend_of(params[0].data) if params else backend.get_backend()
+        dtype = backend.numpy_dtype(params[0].data) if params else np.float32
+        n = int(x.shape[0])
+        was_training = self.training
+        self.eval()
+        try:
+            out = []
+            for start in range(0, n, batch_size):
+                z = self.forward(backend.to_backend(x[start : min(start + batch_size, n), ...], where, dtype=dtype))
+                out.append(backend.to_numpy(backend.array_module(z).argmax(z, axis=1)))
+        finally:
+            self.train(was_training)
+        return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
+
+    def accuracy(self, x: Any, labels: Any, batch_size: int = 1024) -> float:
+        """The fraction of samples whose predicted class is their label."""
+        y = backend.to_numpy(labels).reshape(-1)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"Classifier.accuracy: expected {x.shape[0]} labels (one per sample), got {y.shape[0]}")
+        if y.shape[0] == 0:
+            raise ValueError("Classifier.accuracy: expected at least one sample, got none")
+        return float(np.mean(self.predict(x, batch_size) == y))
