@@ -35,7 +35,7 @@ import tinyae.demos
 
 tinyae.set_threads(1)  # one BLAS thread, as `tinyae demo` runs (docs/performance.md)
 DATA = os.environ.get("TINYAE_NOTEBOOK_DATA", "fashion-mnist-small")
-EPOCHS = int(os.environ["TINYAE_NOTEBOOK_EPOCHS"]) if "TINYAE_NOTEBOOK_EPOCHS" in os.environ else None"""
+EPOCHS = int(os.environ["TINYAE_NOTEBOOK_EPOCHS"]) if os.environ.get("TINYAE_NOTEBOOK_EPOCHS") else None"""
 
 RUN = 'result = tinyae.demos.run("{name}", data=DATA, epochs=EPOCHS, progress=False)'
 

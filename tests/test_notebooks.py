@@ -83,7 +83,7 @@ def test_a_notebook_is_valid_has_no_outputs_and_runs_its_demo(path):
     name = NAME.fullmatch(path.name).group(2)
     assert re.search(rf'demos\.run\("{name}", data=DATA, epochs=EPOCHS\b', source), f"{path.name} runs no {name!r}"
     assert 'DATA = os.environ.get("TINYAE_NOTEBOOK_DATA", "fashion-mnist-small")' in source
-    assert 'EPOCHS = int(os.environ["TINYAE_NOTEBOOK_EPOCHS"]) if "TINYAE_NOTEBOOK_EPOCHS" in os.environ else None' \
+    assert 'EPOCHS = int(os.environ["TINYAE_NOTEBOOK_EPOCHS"]) if os.environ.get("TINYAE_NOTEBOOK_EPOCHS") else None' \
         in source
 
 

@@ -114,9 +114,10 @@ def _code_points(quantiser: Quantiser, codes: np.ndarray, decode: Callable[[np.n
 
 
 def _pca_codec(pca: Any, k: int) -> tuple[Callable, Callable]:
-    """PCA with the first k of ``pca``'s components: z = (x - mean) V_k^T, x_hat = z V_k + mean."""
+    """PCA with the first k of ``pca``'s components: z = (x - mean) V_k^T, x_hat = z V_k + mean, clipped to
+    the pixels' range [0, 1] as the autoencoder's sigmoid and JPEG's 8 bits are (a fair comparison)."""
     v, mean = pca.components_[:k], pca.mean_
-    return (lambda x: (x - mean) @ v.T), (lambda z: z @ v + mean)
+    return (lambda x: (x - mean) @ v.T), (lambda z: np.clip(z @ v + mean, 0.0, 1.0))
 
 
 def _unpacked(quantiser: Quantiser, packed: np.ndarray, bits: int, code_dim: int) -> np.ndarray:
