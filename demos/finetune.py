@@ -6,7 +6,6 @@ The same as `tinyae demo finetune`; the demo itself lives in tinyae/demos/finetu
 import sys
 from pathlib import Path
 
-import tinyae.demos.finetune  # noqa: F401  (registers the demo, should tinyae.demos not import it yet)
 from tinyae.cli import main
 
 sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

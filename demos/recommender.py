@@ -8,7 +8,6 @@ makes or loads its own data: --dataset is ignored).
 import sys
 from pathlib import Path
 
-import tinyae.demos.recommender  # noqa: F401  (registers the demo, also before tinyae.demos imports it)
 from tinyae.cli import main
 
 sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

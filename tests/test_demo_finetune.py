@@ -17,15 +17,7 @@ METHODS = {"raw_pixels", "pca", "frozen_encoder", "fine_tuned", "scratch"}
 
 @pytest.fixture(scope="module")
 def finetune_module():
-    """The demo's module, registered; unregistered again afterwards if it was not before (until
-    tinyae.demos imports it, tests/test_demos.py expects the registry to hold its nine demos)."""
-    registered = "finetune" in core.DEMOS
-    module = importlib.import_module("tinyae.demos.finetune")  # @demo registers it, on the first import
-    if "finetune" not in core.DEMOS:  # imported before, and unregistered by an earlier module's teardown
-        core.DEMOS["finetune"] = core.Demo("finetune", "Feature learning as the notes do it", module.finetune)
-    yield module
-    if not registered:
-        core.DEMOS.pop("finetune", None)
+    return importlib.import_module("tinyae.demos.finetune")
 
 
 @pytest.fixture(scope="module")
