@@ -88,6 +88,9 @@ def test_backward_can_be_asked_twice(backend_name):
     loss = SoftmaxCrossEntropyLoss()
     loss(z, t)
     first, second = ae.to_numpy(loss.backward()), ae.to_numpy(loss.backward())  # the second recomputes
+    p = np.exp(np.arange(6.0).reshape(2, 3) / 3)
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(first, (p - np.eye(3)[[1, 2]]) / 2, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(first, second)
 
 
@@ -181,15 +184,14 @@ def test_classifier_learns_digits():
     x_train, x_test = data.flat("train"), data.flat("test")
     ae.seed(0)
     model = Classifier(ae.Sequential(ae.Dense(64, 32), ae.ReLU()), ae.Dense(32, 10, init="xavier"), 10)
-    chance = 0.1
-    assert model.accuracy(x_test, data.y_test) < 0.3  # untrained: near chance
+    assert model.accuracy(x_test, data.y_test) < 0.3  # untrained: near chance (0.1)
     history = ae.fit(model, ae.Adam(model.parameters(), lr=1e-2), x_train, data.flat("val"), labels=data.y_train,
                      val_labels=data.y_val, epochs=2, progress=False)
     assert set(history) >= {"loss", "cross_entropy", "val_loss", "val_cross_entropy"}
     # measured with this seed: validation cross-entropy 0.50 and test accuracy 0.937 (0.87-0.94
     # over seeds 0-11, validation 0.47-0.61)
     assert history["val_loss"][-1] < 0.7  # from about log 10 = 2.3 at chance
-    assert model.accuracy(x_test, data.y_test) > 0.85 > 8 * chance
+    assert model.accuracy(x_test, data.y_test) > 0.85  # 8.5 times chance
 
 
 def test_freezing_leaves_the_encoder_unchanged_while_the_head_trains():
@@ -227,8 +229,11 @@ def test_classifier_needs_labels_or_a_target():
         model.forward_backward(np.zeros((2, 4), dtype=np.float32))
     with pytest.raises(ValueError, match=r"labels are required.*fit\(model"):
         ae.fit(model, ae.Adam(model.parameters()), np.zeros((4, 4), dtype=np.float32), epochs=1, progress=False)
-    with pytest.raises(ValueError, match=r"num_classes must be at least 2|num_classes"):
+    with pytest.raises(ValueError, match=r"^Classifier: num_classes must be >= 2, got 1$"):
         Classifier(ae.Sequential(), ae.Dense(4, 1), 1)
+    with pytest.raises(TypeError, match=r"^Classifier: num_classes must be an integer, got 2\.0 \(float\)$"):
+        Classifier(ae.Sequential(), ae.Dense(4, 2), 2.0)
+    assert Classifier(ae.Sequential(), ae.Dense(4, 2), 2).num_classes == 2  # the smallest allowed
 
 
 def test_predict_and_accuracy(backend_name):
@@ -267,4 +272,5 @@ def test_a_classifier_step_reads_the_device_at_most_once(monkeypatch):
             after = counter.snapshot()
             costs[batch_size] = (after[0] - before[0], after[1] - before[1])
     assert (costs[8][0] - costs[16][0]) / 4 <= 1, costs
-    assert (costs[8][1] - costs[16][1]) / 4 <= 2, costs  # the batch and its labels
+    # the batch and its labels; at least one copy a step: the counter sees this model's arrays
+    assert 0 < (costs[8][1] - costs[16][1]) / 4 <= 2, costs

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from tinyae import demos
-
-_ENTRIES: dict[str, demos.Demo] = {}
-
-
-def _registered(monkeypatch, name: str) -> None:
-    """Register tinyae.demos.<name>'s demo for this test only, until tinyae.demos imports the module
-    itself: a registration left behind would change DEMOS for the other tests of this process."""
-    if name not in _ENTRIES:
-        wired = name in demos.DEMOS
-        importlib.import_module(f"tinyae.demos.{name}")  # registers it, at its first import
-        _ENTRIES[name] = demos.DEMOS[name]
-        if not wired:
-            del demos.DEMOS[name]
-    monkeypatch.setitem(demos.DEMOS, name, _ENTRIES[name])
+import tinyae.demos.animation as animation
+from tinyae import demos, plot
 
 
-@pytest.fixture
-def animation(monkeypatch):
-    _registered(monkeypatch, "animation")
-    return importlib.import_module("tinyae.demos.animation")
-
-
-def test_two_gifs_with_a_frame_per_epoch(tmp_path, animation):
+def test_two_gifs_with_a_frame_per_epoch(tmp_path):
     result = demos.run("animation", "digits", out=tmp_path, epochs=2, progress=False)
     folder = tmp_path / "animation"
     gifs = [folder / "latent_animation.gif", folder / "manifold_animation.gif"]
@@ -56,7 +35,7 @@ def test_two_gifs_with_a_frame_per_epoch(tmp_path, animation):
     assert all(math.isfinite(metrics[k]) for k in ("ae_val_loss", "vae_val_loss", "vae_val_kl"))
 
 
-def test_without_an_output_folder_the_last_frames_are_figures(animation):
+def test_without_an_output_folder_the_last_frames_are_figures():
     """A notebook's run writes nothing and keeps the last frames as Figures."""
     result = demos.run("animation", "digits", epochs=1, progress=False)
     assert result.files == [] and set(result.figures) == {"latent_final", "manifold_final"}
@@ -66,21 +45,33 @@ def test_without_an_output_folder_the_last_frames_are_figures(animation):
     assert "epoch 1/1" in result.figures["manifold_final"].axes[0].get_title()
 
 
-def test_a_long_budget_records_evenly_spaced_epochs(animation):
+def test_a_long_budget_records_evenly_spaced_epochs():
     assert animation._frame_epochs(5) == [0, 1, 2, 3, 4]
-    spaced = animation._frame_epochs(72)
-    assert len(spaced) == animation.MAX_FRAMES and spaced[0] == 0 and spaced[-1] == 71
+    assert animation._frame_epochs(animation.MAX_FRAMES) == list(range(animation.MAX_FRAMES))
+    for epochs in (animation.MAX_FRAMES + 1, 72):
+        spaced = animation._frame_epochs(epochs)
+        assert len(spaced) == animation.MAX_FRAMES and spaced[0] == 0 and spaced[-1] == epochs - 1
+        gaps = np.diff(spaced)
+        assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1, spaced  # 72 epochs: every 6th or 7th
 
 
-def test_the_axes_stay_fixed_and_hold_every_frame(animation):
+def _rows(points: np.ndarray) -> np.ndarray:
+    return points[np.lexsort(points.T)]
+
+
+def test_the_axes_stay_fixed_and_hold_every_frame():
+    """The animation's latent map (tinyae.plot.latent_frames): show(k) moves the points to frame k,
+    on limits that hold every frame."""
     rng = np.random.default_rng(0)
     frames = [rng.standard_normal((40, 2)) * (k + 1) for k in range(4)]  # a cloud that grows
-    fig, show = animation._latent_figure(frames, np.arange(40) % 4, [f"epoch {k}" for k in range(4)], list("abcd"))
+    fig, show = plot.latent_frames(frames, np.arange(40) % 4, [f"epoch {k}" for k in range(4)], list("abcd"))
     ax = fig.axes[0]
     limits = (ax.get_xlim(), ax.get_ylim())
     points = np.concatenate(frames)
     assert limits[0][0] < points[:, 0].min() and points[:, 0].max() < limits[0][1]
     assert limits[1][0] < points[:, 1].min() and points[:, 1].max() < limits[1][1]
-    for k in range(4):
+    for k in (3, 1, 0, 2):
         show(k)
         assert (ax.get_xlim(), ax.get_ylim()) == limits and ax.get_title() == f"epoch {k}"
+        shown = np.asarray(ax.collections[0].get_offsets())
+        np.testing.assert_array_equal(_rows(shown), _rows(frames[k]))  # frame k's points, in any order

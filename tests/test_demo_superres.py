@@ -15,7 +15,7 @@ import tinyae.demos.superres  # noqa: F401  (registers the demo)
 from tinyae import demos
 from tinyae.data import load as load_dataset
 from tinyae.demos.core import _psnr
-from tinyae.demos.superres import bilinear_matrix, downscale, fit_pairs, upscale_bilinear, upscale_nearest
+from tinyae.demos.superres import bilinear_matrix, downscale, upscale_bilinear, upscale_nearest
 from tinyae.threads import limit_threads
 
 
@@ -74,15 +74,3 @@ def test_bilinear_matches_pil():
     image = np.random.default_rng(1).random((5, 7)).astype(np.float32)
     pil = np.asarray(Image.fromarray(image, mode="F").resize((14, 10), Image.BILINEAR))
     np.testing.assert_allclose(upscale_bilinear(image[None, None])[0, 0], pil, atol=1e-5)
-
-
-def test_fit_pairs_learns_a_map_to_a_different_target():
-    """Inputs of 4 features, targets of 6 (a fixed linear map of them): the validation loss falls."""
-    tinyae.seed(0)
-    rng = np.random.default_rng(0)
-    mix = rng.normal(size=(4, 6)).astype(np.float32)
-    x = rng.normal(size=(512, 4)).astype(np.float32)
-    model = tinyae.Autoencoder(tinyae.Sequential(tinyae.Dense(4, 16)), tinyae.Sequential(tinyae.Dense(16, 6)), "mse")
-    history = fit_pairs(model, x[:448], x[:448] @ mix, x[448:], x[448:] @ mix, epochs=5, lr=1e-2)
-    assert history.epochs == 5 and set(history) == {"loss", "val_loss"}
-    assert history["val_loss"][-1] < 0.1 * history["val_loss"][0]

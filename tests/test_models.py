@@ -455,6 +455,22 @@ def test_a_bce_model_without_a_sigmoid_names_the_range_its_output_left():
         ae.fit(model, ae.SGD(model.parameters(), 1e-3), x, epochs=1, progress=False)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_classifier_whose_loss_overflows_gets_its_losss_diagnosis():
+    """The diagnosis follows the model's loss term (cross_entropy here), not only a reconstruction."""
+    from tinyae.models.classifier import Classifier
+
+    model = Classifier(ae.Sequential(), ae.Dense(2, 2), num_classes=2)
+    model.head.weight.data[...] = 0.0
+    model.head.bias.data[...] = np.array([3e38, -3e38], np.float32)  # finite logits, z - max(z) overflows
+    x, y = np.full((4, 2), 0.5, np.float32), np.array([0, 1, 0, 1])
+    message = r"cross_entropy = nan; SoftmaxCrossEntropyLoss.*the logits and targets are finite but the loss is not"
+    with pytest.raises(FloatingPointError, match=message):
+        model.forward_backward(x, labels=y)
+    with pytest.raises(ae.TrainingDiverged, match=message):
+        ae.fit(model, ae.SGD(model.parameters(), 1e-3), x, labels=y, epochs=1, progress=False)
+
+
 def test_kl_sparsity_accepts_a_sigmoid_subclass_and_shape_layers_after_it():
     class MySigmoid(ae.Sigmoid):  # e.g. a student's, from exercises/sigmoid.py
         pass

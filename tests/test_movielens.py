@@ -44,6 +44,7 @@ def test_a_folder_and_half_stars(tmp_path):
     result = load_movielens(tmp_path)
     np.testing.assert_array_equal(result.ratings, [[0.5, 4.5]])
     np.testing.assert_array_equal(result.user_ids, [7])
+    np.testing.assert_array_equal(result.item_ids, [1, 2])
 
 
 def test_a_missing_file_says_where_to_get_movielens(tmp_path):

@@ -4,6 +4,7 @@ the tests: too slow for the suite); here one small notebook checks that the runn
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from pathlib import Path
@@ -18,34 +19,24 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 NAME = re.compile(r"(\d\d)_([a-z][a-z0-9_]*)\.ipynb")
-# The demos being written beside these notebooks. Until tinyae.demos imports them, a notebook of one
-# whose module does not exist yet is let through; once tinyae.demos registers any of them, or all
-# their modules exist, notebooks and demos must match exactly.
-NEW = ("superres", "compression", "finetune", "tabular", "recommender", "animation")
 
 
 def _notebook_names() -> list[str]:
     return [NAME.fullmatch(path.name).group(2) for path in NOTEBOOKS if NAME.fullmatch(path.name)]
 
 
-def _expected_demos() -> tuple[set[str], set[str]]:
-    """(the demos that must have a notebook, the new ones whose notebook may wait for its module).
-
-    tinyae.demos.DEMOS, plus each new demo whose module exists (not imported here: a registration
-    made here would change DEMOS for the other tests of this process)."""
-    expected, pending = set(demos.DEMOS), set()
-    wired = any(name in demos.DEMOS for name in NEW)
-    for name in NEW:
-        if name in expected:
-            continue
-        spec = importlib.util.find_spec(f"tinyae.demos.{name}")
-        if spec is not None:
-            source = Path(spec.origin).read_text()
-            assert f'@demo("{name}"' in source, f"tinyae/demos/{name}.py registers no demo named {name!r}"
-            expected.add(name)
-        elif not wired:
-            pending.add(name)
-    return expected, pending
+def test_tinyae_demos_imports_every_module_that_registers_a_demo():
+    """So DEMOS holds every demo, in the order of that import, whatever a test imported first."""
+    package = ROOT / "tinyae" / "demos"
+    registering = {path.stem for path in package.glob("*.py") if "@demo(" in path.read_text()}
+    assert {"lecture", "animation"} <= registering
+    imported = [alias.name for node in ast.parse((package / "__init__.py").read_text()).body
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None
+                for alias in node.names]
+    assert registering <= set(imported), f"tinyae.demos does not import {sorted(registering - set(imported))}"
+    modules = [entry.run.__module__.rsplit(".", 1)[1] for entry in demos.DEMOS.values()]
+    assert set(modules) == registering
+    assert modules == sorted(modules, key=imported.index), "DEMOS is not in tinyae.demos' import order"
 
 
 def test_every_demo_has_a_notebook_and_every_notebook_a_demo():
@@ -56,18 +47,17 @@ def test_every_demo_has_a_notebook_and_every_notebook_a_demo():
     assert numbers == list(range(1, len(NOTEBOOKS) + 1)), f"notebooks are numbered 01, 02, ...: {numbers}"
     names = _notebook_names()
     assert len(set(names)) == len(names), f"a demo has two notebooks: {names}"
-    expected, pending = _expected_demos()
-    assert expected - set(names) == set(), f"demos without a notebook: {sorted(expected - set(names))}"
-    extra = set(names) - expected - pending
+    missing, extra = set(demos.DEMOS) - set(names), set(names) - set(demos.DEMOS)
+    assert not missing, f"demos without a notebook: {sorted(missing)}"
     assert not extra, f"notebooks of no demo: {sorted(extra)}"
 
 
 def test_the_notebooks_follow_the_lecture():
-    """The nine lecture demos first, in tinyae demo --list's order, then the new ones."""
+    """The nine lecture demos first, then the others: tinyae demo --list's order."""
     lecture = [name for name, entry in demos.DEMOS.items() if entry.run.__module__ == "tinyae.demos.lecture"]
     assert len(lecture) == 9
     assert _notebook_names()[:9] == lecture
-    assert _notebook_names()[9:] == list(NEW)
+    assert _notebook_names() == list(demos.DEMOS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -200,6 +200,40 @@ def test_fit_errors():
         ae.fit(model, opt, np.zeros((3, 4)), np.zeros((2, 4)), labels=np.zeros(3), epochs=1, progress=False)
 
 
+def test_fit_with_targets_learns_a_map_to_a_different_output():
+    """Inputs of 4 features, targets of 6 (a fixed linear map of them): the model is trained on
+    target=, not on its input (it could not reconstruct 4 features with 6 outputs), and validation
+    uses val_targets."""
+    ae.seed(0)
+    rng = np.random.default_rng(0)
+    mix = rng.normal(size=(4, 6)).astype(np.float32)
+    x = rng.normal(size=(512, 4)).astype(np.float32)
+    model = ae.Autoencoder(ae.Sequential(ae.Dense(4, 16)), ae.Sequential(ae.Dense(16, 6)), "mse")
+    history = ae.fit(model, ae.Adam(model.parameters(), lr=1e-2), x[:448], x[448:], targets=x[:448] @ mix,
+                     val_targets=x[448:] @ mix, epochs=5, progress=False)
+    assert set(history) >= {"loss", "val_loss"} and history.epochs == 5
+    baseline = float(np.mean((x[448:] @ mix) ** 2))  # predicting zeros
+    assert history["val_loss"][-1] < 0.05 * baseline  # 20x below predicting zeros
+    pred = ae.map_batches(model.forward, x[448:], like=model)
+    assert float(np.mean((pred - x[448:] @ mix) ** 2)) == pytest.approx(history["val_loss"][-1], rel=1e-4)
+
+
+def test_fit_checks_targets_and_their_range():
+    model = ae.mlp_autoencoder([4, 2], loss="bce")
+    opt = ae.Adam(model.parameters())
+    x = np.full((3, 4), 5.0, dtype=np.float32)  # inputs outside [0, 1] are fine when the targets are in it
+    history = ae.fit(model, opt, x, targets=np.full((3, 4), 0.5, dtype=np.float32), epochs=1, progress=False)
+    assert history.epochs == 1
+    with pytest.raises(ValueError, match=r"needs targets in \[0, 1\].*targets holds values in \[2, 2\]"):
+        ae.fit(model, opt, x, targets=np.full((3, 4), 2.0, dtype=np.float32), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"targets must have one entry per sample, got \(2, 4\)"):
+        ae.fit(model, opt, x, targets=np.zeros((2, 4), dtype=np.float32), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="give targets for both training and validation"):
+        ae.fit(model, opt, x, x, targets=np.zeros((3, 4), dtype=np.float32), epochs=1, progress=False)
+    with pytest.raises(TypeError, match="targets must hold real floating-point numbers, got dtype uint8"):
+        ae.fit(model, opt, x, targets=np.zeros((3, 4), dtype=np.uint8), epochs=1, progress=False)
+
+
 def test_the_progress_bar_is_named_and_moves_with_every_batch(capsys):
     """progress="vae beta=4" names the bar; it counts batches (not epochs), so a long epoch moves."""
     ae.seed(0)

@@ -259,7 +259,7 @@ class SoftmaxCrossEntropyLoss(Loss):
     The target is a row of probabilities per sample (one-hot for a hard label, or soft), of the
     logits' shape and dtype: that is what fits the ``loss(pred, target)`` interface of the other
     losses. Integer class labels are made one-hot by :class:`tinyae.models.classifier.Classifier`
-    (or ``tinyae.models.classifier.one_hot``).
+    (or ``tinyae.models.labels.one_hot``).
 
     "mean" divides by the N samples, not by the N * C elements as :class:`MSELoss` does: the usual
     convention for a classifier (PyTorch's ``CrossEntropyLoss`` averages over the batch), so that

@@ -139,16 +139,20 @@ def _step_terms(model: Any, xb: Any, kw: dict[str, Any], train: bool) -> dict[st
     return getattr(model, name)(xb, **kw)
 
 
-def _run_epoch(model, x, labels, batch_size, *, where, dtype, train, optimizer=None, shuffle=False, bar=None):
+def _run_epoch(model, x, labels, targets, batch_size, *, where, dtype, train, optimizer=None, shuffle=False,
+               bar=None):
     """(mean of each loss term over one pass through x, weighted by batch size; the last batch and
-    its keywords). ``bar`` (tqdm) moves by one per batch. A NaN or infinite term raises
-    FloatingPointError; the step it came from has been taken, which the caller undoes (it restores
-    the epoch's snapshot)."""
+    its keywords). ``labels`` go to the model as ``labels=`` (host arrays), ``targets`` as
+    ``target=`` (moved to the device like x). ``bar`` (tqdm) moves by one per batch. A NaN or
+    infinite term raises FloatingPointError; the step it came from has been taken, which the
+    caller undoes (it restores the epoch's snapshot)."""
     sums: dict[str, float] = {}
     xb, kw = None, {}
     for idx in _batches(x.shape[0], batch_size, shuffle):
         xb = backend.to_backend(x[idx], where, dtype=dtype)
         kw = {} if labels is None else {"labels": labels[idx]}
+        if targets is not None:
+            kw["target"] = backend.to_backend(targets[idx], where, dtype=dtype)
         if train:
             optimizer.zero_grad()
         terms = _step_terms(model, xb, kw, train)
@@ -203,6 +207,8 @@ def fit(
     batch_size: int = 64,
     labels: Any = None,
     val_labels: Any = None,
+    targets: Any = None,
+    val_targets: Any = None,
     shuffle: bool = True,
     scheduler: LRScheduler | ReduceLROnPlateau | None = None,
     early_stopping: int | None = None,
@@ -213,7 +219,10 @@ def fit(
 
     Each step: ``optimizer.zero_grad()``, ``model.forward_backward(batch)`` (for tinyae's models the
     same pass with its terms kept on the device, read once after the step), ``optimizer.step()``.
-    ``labels`` / ``val_labels`` are passed on as ``labels=`` (the conditional VAE).
+    ``labels`` / ``val_labels`` are passed on as ``labels=`` (the conditional VAE, a Classifier).
+    ``targets`` / ``val_targets``: what the model should output for each sample, passed on as
+    ``target=`` (default: the input itself, an autoencoder's target), e.g. the originals for
+    low-resolution or noisy inputs.
     Validation (``x_val``) runs ``model.evaluate`` in eval mode (no dropout, no corruption).
 
     ``scheduler`` is stepped once per epoch (ReduceLROnPlateau with the validation loss, or the
@@ -229,7 +238,8 @@ def fit(
     with a lower learning rate.
 
     Before training, the data are checked once on the host: floating-point (8-bit images must be
-    scaled first), no NaN/inf, and in [0, 1] for a model with a BCE reconstruction.
+    scaled first), no NaN/inf, and the targets (the inputs, or ``targets``) in [0, 1] for a model
+    with a BCE reconstruction.
     """
     _check_trainable(model, validates=x_val is not None)
     epochs = check_int("fit", "epochs", epochs, minimum=1)
@@ -239,15 +249,22 @@ def fit(
                                    minimum=1)
     x_train = _as_host("x_train", x_train)
     x_val = None if x_val is None else _as_host("x_val", x_val)
-    target_range = getattr(model, "target_range", None)
-    for name, x in (("x_train", x_train), ("x_val", x_val)):
-        if x is not None:
-            _check_data(name, x, target_range)
+    targets = None if targets is None else _as_host("targets", targets)
+    val_targets = None if val_targets is None else _as_host("val_targets", val_targets)
     labels = None if labels is None else backend.to_numpy(labels)
     val_labels = None if val_labels is None else backend.to_numpy(val_labels)
-    if x_val is not None and (labels is None) != (val_labels is None):
-        raise ValueError("fit: give labels for both training and validation (labels= and val_labels=), or neither")
-    for name, x, y in (("labels", x_train, labels), ("val_labels", x_val, val_labels)):
+    for name, train_side, val_side in (("labels", labels, val_labels), ("targets", targets, val_targets)):
+        if x_val is not None and (train_side is None) != (val_side is None):
+            raise ValueError(f"fit: give {name} for both training and validation ({name}= and val_{name}=), "
+                             "or neither")
+    target_range = getattr(model, "target_range", None)
+    for name, x, target in (("x_train", x_train, targets), ("x_val", x_val, val_targets)):
+        if x is not None:  # the loss's range applies to what the model is asked to output
+            _check_data(name, x, target_range if target is None else None)
+            if target is not None:
+                _check_data(f"{'val_' if name == 'x_val' else ''}targets", target, target_range)
+    for name, x, y in (("labels", x_train, labels), ("val_labels", x_val, val_labels),
+                       ("targets", x_train, targets), ("val_targets", x_val, val_targets)):
         if y is not None and (x is None or y.shape[0] != x.shape[0]):
             seen = None if x is None else x.shape
             raise ValueError(f"fit: {name} must have one entry per sample, got {y.shape} for inputs {seen}")
@@ -266,8 +283,9 @@ def fit(
             good_state, good_optimizer = model.state_dict(), optimizer.state_dict()  # what the NaN guard restores
             model.train()
             try:
-                values, last_batch = _run_epoch(model, x_train, labels, batch_size, where=where, dtype=dtype,
-                                                train=True, optimizer=optimizer, shuffle=shuffle, bar=bar)
+                values, last_batch = _run_epoch(model, x_train, labels, targets, batch_size, where=where,
+                                                dtype=dtype, train=True, optimizer=optimizer, shuffle=shuffle,
+                                                bar=bar)
                 trained = model.state_dict()  # host copies: checked here, kept if this epoch is the best
                 _check_finite_state(trained, optimizer.state_dict())
                 if x_val is None:
@@ -275,7 +293,8 @@ def fit(
                         _check_last_step(model, last_batch)
                 else:  # validation's loss is that of the weights the epoch ends with
                     model.eval()
-                    val, _ = _run_epoch(model, x_val, val_labels, batch_size, where=where, dtype=dtype, train=False)
+                    val, _ = _run_epoch(model, x_val, val_labels, val_targets, batch_size, where=where,
+                                        dtype=dtype, train=False)
                     values.update({f"val_{key}": value for key, value in val.items()})
                     model.train()
             except FloatingPointError as exc:

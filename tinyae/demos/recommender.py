@@ -148,7 +148,7 @@ def _real_or_synthetic() -> tuple[np.ndarray, str]:
     return synthetic_ratings(), f"synthetic: rank {RANK}, Gaussian factors + noise, rounded to 1-5"
 
 
-@demo("recommender", "A recommender: AutoRec on ratings with 95% missing")
+@demo("recommender", "A recommender: AutoRec on ratings with 95% missing", uses_dataset=False)
 def recommender(ctx: Context) -> dict[str, Any]:
     ratings, source = _real_or_synthetic()
     synthetic = not os.environ.get(MOVIELENS_ENV)
@@ -177,11 +177,12 @@ def recommender(ctx: Context) -> dict[str, Any]:
     def predict() -> np.ndarray:
         return _apply(model, model.forward, items).T  # (users, items)
 
+    train_users, train_items = np.nonzero(split.train)
+    train_ratings = (train_users, train_items, split.train[train_users, train_items])
+
     def track(epoch: int, history: Any, model: Any) -> None:
         prediction = predict()
-        train_users, train_items = np.nonzero(split.train)
-        curves["train"].append(rmse(prediction, (train_users, train_items, split.train[train_users, train_items]),
-                                    scale))
+        curves["train"].append(rmse(prediction, train_ratings, scale))
         curves["validation"].append(rmse(prediction, split.val, scale))
         if curves["validation"][-1] < best["rmse"]:
             best.update(rmse=curves["validation"][-1], epoch=epoch, state=model.state_dict())
@@ -200,17 +201,14 @@ def recommender(ctx: Context) -> dict[str, Any]:
     ctx.save(plot.bar_chart(test, f"Held-out RMSE on {what} ({n_users} users x {n_items} items, "
                                   f"{100 * missing:.0f}% missing)", "test RMSE (lower is better)"),
              "recommender_rmse")
-    fig = plot.compare_curves({f"AutoRec {name}": values for name, values in curves.items()},
-                              f"AutoRec ({n_users}-{HIDDEN}-{n_users}, sigmoid) on {what}", "RMSE")
-    ax = fig.axes[0]
-    ax.axhline(svd_val[svd_rank], color="tab:green", linestyle=":", label=f"SVD impute k={svd_rank}, validation")
-    ax.axhline(rmse(np.broadcast_to(means, ratings.shape), split.val, scale), color="0.5", linestyle=":",
-               label="item mean, validation")
-    ax.axvline(best["epoch"] + 1, color="0.7", linewidth=0.8)
-    ax.legend()
-    ctx.save(fig, "recommender_training")
+    levels = {f"SVD impute k={svd_rank}, validation": svd_val[svd_rank],
+              "item mean, validation": rmse(np.broadcast_to(means, ratings.shape), split.val, scale)}
+    ctx.save(plot.compare_curves({f"AutoRec {name}": values for name, values in curves.items()},
+                                 f"AutoRec ({n_users}-{HIDDEN}-{n_users}, sigmoid) on {what}", "RMSE", levels=levels,
+                                 mark=(best["epoch"] + 1, f"epoch kept (best validation, {best['epoch'] + 1})")),
+             "recommender_training")
     return {
-        "data": source, "synthetic": synthetic, "users": n_users, "items": n_items,
+        "dataset": source, "synthetic": synthetic, "users": n_users, "items": n_items,
         "ratings": int(np.count_nonzero(ratings)), "missing_fraction": float(missing),
         "split": {"train": int(np.count_nonzero(split.train)), "val": len(split.val[2]), "test": len(split.test[2])},
         "rating_scale": list(scale),

@@ -6,9 +6,8 @@ convolutional encoder-decoder is trained on the pairs (low-res in, the original 
     encoder: Conv2D(1, 32, 3, padding=1), ReLU        14x14 -> 32 feature maps of 14x14
     decoder: ConvTranspose2D(32, 1, 4, stride=2, padding=1), Sigmoid    -> 1 x 28 x 28
 
-It is an :class:`~tinyae.Autoencoder` whose target is not its input: ``fit`` reconstructs its
-input (it has no target argument), so this module trains the pairs with a short loop of its own,
-:func:`fit_pairs` (Adam, minibatches, ``model.forward_backward(x, target=y)``). The baselines are
+It is an :class:`~tinyae.Autoencoder` whose target is not its input: ``fit(..., targets=)``
+trains it to output the original for each low-res input. The baselines are
 fixed maps with nothing to learn: nearest neighbour (each low-res pixel becomes a 2x2 block) and
 bilinear interpolation with half-pixel centres, as PIL and OpenCV resize.
 """
@@ -19,17 +18,14 @@ import math
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from .. import backend, plot
+from .. import plot
 from ..layers import Conv2D, ConvTranspose2D, ReLU, Sigmoid
 from ..models import Autoencoder
 from ..module import Sequential
-from ..optim import Adam
-from ..train import History
 from .core import Context, _apply, _psnr, demo
 
-__all__ = ["bilinear_matrix", "downscale", "fit_pairs", "upscale_bilinear", "upscale_nearest"]
+__all__ = ["bilinear_matrix", "downscale", "upscale_bilinear", "upscale_nearest"]
 
 
 # --------------------------------------------------------------------------- #
@@ -76,56 +72,6 @@ def upscale_bilinear(x: np.ndarray, factor: int = 2) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- #
-# Training on (input, target) pairs
-# --------------------------------------------------------------------------- #
-def fit_pairs(model: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *, epochs: int,
-              lr: float = 3e-3, batch_size: int = 64, progress: bool | str = False) -> History:
-    """Train ``model`` to map x to y: each step ``zero_grad``, ``forward_backward(xb, target=yb)``,
-    ``step``, over shuffled minibatches (shuffled on the host, as :func:`tinyae.fit` does); after
-    each epoch the validation loss of (x_val, y_val) in eval mode. Returns a History with "loss"
-    and "val_loss" per epoch (the training loss is the mean over the epoch's batches)."""
-    optimizer = Adam(model.parameters(), lr=lr)
-    params = model.parameters()[0].data
-    where, dtype = backend.backend_of(params), backend.numpy_dtype(params)
-    move = lambda a: backend.to_backend(a, where, dtype=dtype)  # noqa: E731
-    history = History()
-    steps = math.ceil(len(x) / batch_size)
-    label = progress if isinstance(progress, str) else "fit_pairs"
-    with tqdm(total=epochs * steps, desc=label, unit="batch", disable=not progress, leave=False,
-              dynamic_ncols=True) as bar:
-        for epoch in range(epochs):
-            order = backend.host_rng().permutation(len(x))
-            total = 0.0
-            model.train()
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                optimizer.zero_grad()
-                total += model.forward_backward(move(x[idx]), target=move(y[idx]))["loss"] * len(idx)
-                optimizer.step()
-                bar.update()
-            model.eval()
-            val = 0.0
-            for start in range(0, len(x_val), 256):
-                xb, yb = x_val[start:start + 256], y_val[start:start + 256]
-                val += model.evaluate(move(xb), target=move(yb))["loss"] * len(xb)
-            model.train()
-            history.append({"loss": total / len(x), "val_loss": val / len(x_val)})
-            bar.set_postfix({"epoch": f"{epoch + 1}/{epochs}", "val_loss": f"{history['val_loss'][-1]:.4g}"})
-    history.best_epoch = int(np.argmin(history["val_loss"]))
-    return history
-
-
-def _low_res_tiles(low: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Low-res images (N, 1, h, w) drawn at their own pixel size: centred on a white tile of the
-    full size, so the figure shows how few pixels the model gets."""
-    h, w = shape
-    tiles = np.ones((len(low), h, w), dtype=np.float32)
-    top, left = (h - low.shape[-2]) // 2, (w - low.shape[-1]) // 2
-    tiles[:, top:top + low.shape[-2], left:left + low.shape[-1]] = low[:, 0]
-    return tiles
-
-
-# --------------------------------------------------------------------------- #
 # The demo
 # --------------------------------------------------------------------------- #
 @demo("superres", "Super-resolution: 14x14 -> 28x28")
@@ -140,8 +86,8 @@ def superres(ctx: Context) -> dict[str, Any]:
     model = Autoencoder(Sequential(Conv2D(1, channels, 3, padding=1), ReLU()),
                         Sequential(ConvTranspose2D(channels, 1, 4, stride=2, padding=1), Sigmoid()), loss="bce")
     epochs = ctx.epochs_for(4)
-    history = fit_pairs(model, low_train, x_train, low_val, x_val, epochs=epochs, lr=3e-3,
-                        progress=ctx.bar(f"conv {channels} + transposed conv"))
+    history = ctx.train(model, low_train, low_val, epochs, lr=3e-3, label=f"conv {channels} + transposed conv",
+                        targets=x_train, val_targets=x_val)
     upscaled = {
         "nearest": upscale_nearest(low_test),
         "bilinear": upscale_bilinear(low_test),
@@ -149,7 +95,7 @@ def superres(ctx: Context) -> dict[str, Any]:
     }
     psnr = {name: _psnr(x_test, images) for name, images in upscaled.items()}
     shown = ctx.showcase()
-    rows = [_low_res_tiles(low_test[shown], (h, w))] + [images[shown] for images in upscaled.values()]
+    rows = [plot.actual_size(low_test[shown], (h, w))] + [images[shown] for images in upscaled.values()]
     rows.append(x_test[shown])
     labels = [f"low-res {h // 2}x{w // 2}\n(actual size)"]
     labels += [f"{name}\n{psnr[name]:.1f} dB" for name in upscaled]

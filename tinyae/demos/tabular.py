@@ -53,22 +53,7 @@ def breast_cancer_split(seed: int = 0) -> dict[str, np.ndarray]:
     return {"x_train": standardise(train), "x_test": standardise(test), "malignant": y[test] == 0}
 
 
-def _roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], title: str):
-    fig, ax = plot._subplots(figsize=(5.6, 5.0))
-    for name, (fpr, tpr, auc) in curves.items():
-        ax.plot(fpr, tpr, label=f"{name}: AUC {auc:.3f}", linewidth=1.8)
-    ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="chance: AUC 0.5")
-    ax.set_xlabel("false alarm rate (benign flagged)")
-    ax.set_ylabel("detection rate (malignant flagged)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_aspect("equal")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="lower right")
-    return fig
-
-
-@demo("tabular", "Anomaly detection on tabular data: breast cancer")
+@demo("tabular", "Anomaly detection on tabular data: breast cancer", uses_dataset=False)
 def tabular(ctx: Context) -> dict[str, Any]:
     from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -88,10 +73,11 @@ def tabular(ctx: Context) -> dict[str, Any]:
     }
     curves = {name: (*roc_curve(malignant, s)[:2], float(roc_auc_score(malignant, s))) for name, s in scores.items()}
     n_benign, n_malignant = int(np.sum(~malignant)), int(np.sum(malignant))
-    ctx.save(_roc_figure(curves, f"Breast cancer: fitted on {len(x_train)} benign cases only;\n"
-                                 f"tested on {n_benign} held-out benign and {n_malignant} malignant"), "tabular_roc")
+    title = (f"Breast cancer: fitted on {len(x_train)} benign cases only;\n"
+             f"tested on {n_benign} held-out benign and {n_malignant} malignant")
+    ctx.save(plot.roc_curves(curves, title, normal="benign", anomalies="malignant"), "tabular_roc")
     auc = {key: curves[name][2] for key, name in zip(("autoencoder", "pca", "isolation_forest"), scores)}
-    return {"data": "scikit-learn load_breast_cancer (Wisconsin diagnostic)", "features": int(x_train.shape[1]),
+    return {"dataset": "scikit-learn load_breast_cancer (Wisconsin diagnostic)", "features": int(x_train.shape[1]),
             "sizes": SIZES + SIZES[-2::-1], "epochs": history.epochs, "train_mse": history["loss"][-1],
             "split": {"train_benign": len(x_train), "test_benign": n_benign, "test_malignant": n_malignant},
             "roc_auc": auc, "best": max(auc, key=auc.get)}

@@ -16,30 +16,10 @@ from .. import backend
 from ..losses import SoftmaxCrossEntropyLoss
 from ..module import Module, skipping_input_gradient
 from ..validation import check_int
+from .labels import one_hot
 from .objective import ObjectiveModel
 
-
-def one_hot(labels: Any, num_classes: int, like: Any, owner: str = "one_hot") -> Any:
-    """(N, C) one-hot rows for N integer labels in [0, C), on the backend and dtype of ``like``
-    (an (N, ...) array: the logits, say): row n is 1 in column labels[n], 0 elsewhere.
-
-    The labels are checked on the host (a host array costs nothing to read; one on a device is
-    read back once), then copied to ``like``'s backend and compared with 0..C-1 there, as
-    :meth:`tinyae.ConditionalVAE.one_hot` does.
-    """
-    if labels is None:
-        raise ValueError(f"{owner}: labels are required (integers in [0, {num_classes}))")
-    host = backend.to_numpy(labels)
-    if host.size and host.dtype.kind not in "iu":
-        raise ValueError(f"{owner}: labels must be integers in [0, {num_classes}), got dtype {host.dtype}")
-    if host.ndim != 1 or host.shape[0] != like.shape[0]:
-        raise ValueError(f"{owner}: expected {like.shape[0]} labels (one per sample), got shape {tuple(host.shape)}")
-    if host.size and (host.min() < 0 or host.max() >= num_classes):
-        raise ValueError(f"{owner}: labels must be in [0, {num_classes}), got [{host.min()}, {host.max()}]")
-    xp = backend.array_module(like)
-    codes = xp.reshape(xp.arange(num_classes, device=backend.device_of(like)), (1, -1))
-    y = backend.to_backend(host.astype("int64"), backend.backend_of(like))
-    return xp.astype(xp.reshape(y, (-1, 1)) == codes, like.dtype)
+__all__ = ["Classifier", "one_hot"]
 
 
 class Classifier(ObjectiveModel):
@@ -58,6 +38,8 @@ class Classifier(ObjectiveModel):
     zero (PyTorch skips parameters with ``requires_grad=False`` in the same way); the head trains on
     the fixed codes at the cost of a forward pass through the encoder.
     """
+
+    loss_term = "cross_entropy"
 
     def __init__(self, encoder: Module, head: Module, num_classes: int) -> None:
         super().__init__()
@@ -104,23 +86,18 @@ class Classifier(ObjectiveModel):
     # -- predictions ------------------------------------------------------------ #
     def predict(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """The most likely class of each sample, argmax_c z_nc, as a NumPy int64 array of shape (N,).
-        Runs in eval mode (no dropout) in batches of ``batch_size``; x may be a NumPy array or one on
-        the model's backend (it is moved to the backend and dtype of the parameters)."""
-        batch_size = check_int("Classifier.predict", "batch_size", batch_size, minimum=1)
-        params = self.parameters()
-        where = backend.backend_of(params[0].data) if params else backend.get_backend()
-        dtype = backend.numpy_dtype(params[0].data) if params else np.float32
-        n = int(x.shape[0])
+        Runs in eval mode (no dropout) in batches of ``batch_size``
+        (:func:`tinyae.train.map_batches`: x may be a NumPy array or one on the model's backend)."""
+        from ..train import map_batches  # train imports the models
+
         was_training = self.training
         self.eval()
         try:
-            out = []
-            for start in range(0, n, batch_size):
-                z = self.forward(backend.to_backend(x[start : min(start + batch_size, n), ...], where, dtype=dtype))
-                out.append(backend.to_numpy(backend.array_module(z).argmax(z, axis=1)))
+            classes = map_batches(lambda xb: backend.array_module(xb).argmax(self.forward(xb), axis=1), x,
+                                  batch_size, like=self)
         finally:
             self.train(was_training)
-        return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
+        return classes.astype(np.int64)
 
     def accuracy(self, x: Any, labels: Any, batch_size: int = 1024) -> float:
         """The fraction of samples whose predicted class is their label."""

@@ -24,10 +24,12 @@ class ObjectiveModel(Module):
     ``objective_terms`` (0-d arrays) over the subclass's ``_objective``.
 
     ``target_range``: the interval the targets must lie in ((0, 1) for a BCE reconstruction, else
-    None), which ``fit`` checks on the data once before training.
+    None), which ``fit`` checks on the data once before training. ``loss_term``: the term computed
+    by ``self.loss``, whose diagnosis a non-finite value of it gets.
     """
 
     target_range: tuple[float, float] | None = None
+    loss_term = "reconstruction"
 
     def forward_backward(self, x: Any, target: Any = None, **kw: Any) -> dict[str, float]:
         """One forward and one backward pass of the whole objective, the gradients accumulated into
@@ -69,14 +71,14 @@ def read_terms(terms: dict[str, Any]) -> dict[str, float]:
 
 def check_finite(values: dict[str, float], model: Any) -> None:
     """Raise FloatingPointError naming the NaN or infinite terms of ``model``'s objective and, when
-    the reconstruction is one of them, why its loss is not finite (which reads the arrays again:
-    only on this failure path)."""
+    the term of its loss (``model.loss_term``) is one of them, why that loss is not finite (which
+    reads the arrays again: only on this failure path)."""
     bad = {key: value for key, value in values.items() if not math.isfinite(value)}
     if not bad:
         return
     message = f"{type(model).__name__}: expected finite loss terms, got " + ", ".join(
         f"{key} = {value}" for key, value in bad.items())
     loss = getattr(model, "loss", None)
-    if "reconstruction" in bad and isinstance(loss, Loss) and loss.diagnosis() is not None:
+    if getattr(model, "loss_term", None) in bad and isinstance(loss, Loss) and loss.diagnosis() is not None:
         message += f"; {loss.diagnosis()}"
     raise FloatingPointError(message)

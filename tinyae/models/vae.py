@@ -10,6 +10,7 @@ from ..layers import sigmoid
 from ..losses import BCEWithLogitsLoss, MSELoss, gaussian_kl
 from ..module import Module, skipping_input_gradient
 from ..validation import check_float_array, check_int, check_real, check_same_backend
+from .labels import one_hot
 from .objective import ObjectiveModel
 
 
@@ -180,25 +181,7 @@ class ConditionalVAE(VAE):
 
     def one_hot(self, labels: Any, like: Any) -> Any:
         """(N, C) one-hot rows for integer labels in [0, C), on the backend and dtype of ``like``."""
-        if labels is None:
-            raise ValueError("ConditionalVAE: labels are required (integers in [0, num_classes))")
-        host = backend.to_numpy(labels)
-        if host.size and host.dtype.kind not in "iu":
-            raise ValueError(
-                f"ConditionalVAE: labels must be integers in [0, {self.num_classes}), got dtype {host.dtype}"
-            )
-        if host.ndim != 1 or host.shape[0] != like.shape[0]:
-            raise ValueError(
-                f"ConditionalVAE: expected {like.shape[0]} labels (one per sample), got shape {tuple(host.shape)}"
-            )
-        if host.size and (host.min() < 0 or host.max() >= self.num_classes):
-            raise ValueError(
-                f"ConditionalVAE: labels must be in [0, {self.num_classes}), got [{host.min()}, {host.max()}]"
-            )
-        xp = backend.array_module(like)
-        codes = xp.reshape(xp.arange(self.num_classes, device=backend.device_of(like)), (1, -1))
-        y = backend.to_backend(host.astype("int64"), backend.backend_of(like))
-        return xp.astype(xp.reshape(y, (-1, 1)) == codes, like.dtype)
+        return one_hot(labels, self.num_classes, like, owner="ConditionalVAE")
 
     def _condition(self, labels: Any, like: Any) -> Any:
         return self.one_hot(labels, like)  # once per pass: one copy of the labels to the device
