@@ -24,7 +24,6 @@ from tinyae.demos.compression import (
     JPEG_QUALITIES,
     Quantiser,
     _ae_beats_pca_at,
-    _principal_axes,
     _spans,
     _wins_above,
     best_within,
@@ -195,17 +194,6 @@ def test_quantiser_round_trip_error_is_at_most_half_a_step(bits):
     np.testing.assert_allclose(back, np.clip(back, clipped.low, clipped.high))
     first = exact.first(2)  # the first units' quantiser quantises them as the whole one does
     np.testing.assert_array_equal(first.quantise(codes[:, :2], bits), q[:, :2])
-
-
-def test_principal_axes_are_pca():
-    from sklearn.decomposition import PCA
-
-    x = load_dataset("digits").flat("train")
-    mean, components = _principal_axes(x, 10)
-    reference = PCA(n_components=10, svd_solver="full").fit(x)
-    np.testing.assert_allclose(mean, reference.mean_, atol=1e-6)
-    # the same directions, up to sign
-    np.testing.assert_allclose(np.abs(np.sum(components * reference.components_, axis=1)), 1.0, atol=1e-4)
 
 
 def test_jpeg_bytes_are_the_file_and_its_scan():

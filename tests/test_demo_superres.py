@@ -14,7 +14,7 @@ import tinyae
 import tinyae.demos.superres  # noqa: F401  (registers the demo)
 from tinyae import demos
 from tinyae.data import load as load_dataset
-from tinyae.demos.core import _psnr
+from tinyae.demos.core import psnr
 from tinyae.demos.superres import bilinear_matrix, downscale, upscale_bilinear, upscale_nearest
 from tinyae.threads import limit_threads
 
@@ -65,9 +65,9 @@ def test_bilinear_on_known_images():
     # 0.625 or 0.375 (error 0.375); on the border, 0.75 or 0.25 (error 0.25); the corners are exact.
     board = upscale_nearest(np.indices((4, 4)).sum(axis=0)[None, None].astype(np.float32) % 2)
     mse = (36 * 0.375 ** 2 + 24 * 0.25 ** 2) / 64
-    assert _psnr(board, upscale_bilinear(downscale(board))) == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
+    assert psnr(board, upscale_bilinear(downscale(board))) == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
     with np.errstate(divide="ignore"):
-        assert _psnr(board, upscale_nearest(downscale(board))) == math.inf  # blocks come back exactly
+        assert psnr(board, upscale_nearest(downscale(board))) == math.inf  # blocks come back exactly
 
 
 def test_bilinear_matches_pil():

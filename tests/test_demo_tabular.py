@@ -66,15 +66,15 @@ def run(tmp_path_factory):
     from sklearn.ensemble import IsolationForest
 
     seen: dict[str, list] = {"autoencoder": [], "pca": [], "isolation_forest": []}
-    train, pca, forest_fit = core.Context.train, tabular._pca, IsolationForest.fit
+    train, pca_fit, forest_fit = core.Context.train, core.PCA.fit.__func__, IsolationForest.fit
 
     def spied_train(self, model, x_train, x_val, *args, **kw):
         seen["autoencoder"].append((x_train, x_val))
         return train(self, model, x_train, x_val, *args, **kw)
 
-    def spied_pca(k, x_train):
+    def spied_pca(cls, x_train, k):
         seen["pca"].append((x_train, None))
-        return pca(k, x_train)
+        return pca_fit(cls, x_train, k)
 
     def spied_fit(self, x, *args, **kw):
         seen["isolation_forest"].append((x, None))
@@ -83,7 +83,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     with pytest.MonkeyPatch.context() as monkeypatch, limit_threads(1):
         monkeypatch.setattr(core.Context, "train", spied_train)
-        monkeypatch.setattr(tabular, "_pca", spied_pca)
+        monkeypatch.setattr(core.PCA, "fit", classmethod(spied_pca))
         monkeypatch.setattr(IsolationForest, "fit", spied_fit)
         result = demos.run("tabular", "digits", out=out, epochs=30, progress=False)
     return result, out, seen

@@ -459,3 +459,23 @@ def test_write_gif_frames_equal_whole_redraws_of_each_frame(tmp_path, kind):
         assert written[k].shape == whole.shape
         assert np.abs(written[k] - whole).mean() < 0.05, k
     assert np.count_nonzero(np.any(written[0] != written[2], axis=2)) > 200  # and the frames do move (pixels)
+
+
+def test_the_demos_pca_is_scikit_learns():
+    """core.PCA: the mean and the top directions (up to sign) of scikit-learn's PCA, nested in k,
+    and reconstructions that improve with k."""
+    from sklearn.decomposition import PCA as Reference
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(400, 12)) * np.linspace(3.0, 0.1, 12)).astype(np.float32) @ np.linalg.qr(
+        rng.normal(size=(12, 12)))[0].astype(np.float32)
+    pca = demos.core.PCA.fit(x, 6)
+    reference = Reference(n_components=6, svd_solver="full").fit(x)
+    assert pca.components.shape == (6, 12) and pca.components.dtype == np.float32
+    np.testing.assert_allclose(pca.mean, reference.mean_, atol=1e-5)
+    np.testing.assert_allclose(np.abs(np.sum(pca.components * reference.components_, axis=1)), 1.0, atol=1e-4)
+    np.testing.assert_allclose(pca.first(3).components, pca.components[:3])
+    errors = [np.mean((pca.first(k).inverse_transform(pca.first(k).transform(x)) - x) ** 2) for k in (1, 3, 6)]
+    assert errors[0] > errors[1] > errors[2] > 0
+    full = demos.core.PCA.fit(x, 12)
+    np.testing.assert_allclose(full.inverse_transform(full.transform(x)), x, atol=1e-4)  # all directions: exact

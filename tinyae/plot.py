@@ -31,6 +31,7 @@ if "ipykernel" in sys.modules:
 
 __all__ = [
     "FORMATS",
+    "accuracy_by_labels",
     "accuracy_spread",
     "activation_histogram",
     "actual_size",
@@ -53,6 +54,7 @@ __all__ = [
     "roc_curves",
     "sample_grid",
     "save",
+    "signed_points",
     "training_curves",
     "unit_images",
     "write_gif",
@@ -520,6 +522,63 @@ def rate_distortion(pca: dict[int, Sequence[dict]], autoencoders: dict[str, Sequ
     ax.set_title(title, fontsize=10)
     if note:
         fig.text(0.01, -0.01, note, fontsize=7, va="top")
+    return fig
+
+
+def signed_points(gain: float) -> str:
+    """A difference of accuracies in points, signed; "0.0" where it rounds to zero."""
+    text = f"{100 * gain:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
+def accuracy_by_labels(per_class: Sequence[int], names: Sequence[str], runs: dict[str, Sequence[Sequence[float]]],
+                       gains: Sequence[Sequence[float]], *, title: str, gain_label: str = "gain (points)",
+                       note: str | None = None, dashed: Sequence[str] = ()) -> Figure:
+    """Left: test accuracy against labelled images per class (log axis), one line per method
+    (``runs[method][budget][seed]``) through the mean over the seeds, the range of the seeds a bar.
+    Right: a paired gain per budget (``gains[budget][seed]``, accuracies' differences) of every
+    seed as a dot, the mean as a bar, with how many seeds came out ahead. ``names`` label the
+    budgets ("all" for every label); ``dashed`` methods are drawn dashed (a control)."""
+    seeds = len(gains[0]) if gains else 0
+    fig, (ax, ax_gain) = _subplots(1, 2, figsize=(11.0, 4.8))
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.24, wspace=0.22)
+    markers = ["o", "s", "^", "D", "v", "P", "X"]
+    colors = ["tab:gray", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    width = 0.03  # the methods side by side at each budget, in log10 units
+    for m, (label, by_budget) in enumerate(runs.items()):
+        shift = 10 ** ((m - (len(runs) - 1) / 2) * width)
+        xs = [p * shift for p in per_class]
+        means = [float(np.mean(r)) for r in by_budget]
+        color = colors[m % len(colors)]
+        ax.plot(xs, means, label=label, color=color, marker=markers[m % len(markers)],
+                linestyle="--" if label in dashed else "-", markersize=5)
+        ax.vlines(xs, [min(r) for r in by_budget], [max(r) for r in by_budget], color=color, linewidth=1.4, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_xticks(per_class, [f"all (~{p})" if n == "all" else n for p, n in zip(per_class, names)])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training images per class (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"test accuracy: mean of {seeds} seeds (marker), lowest to highest seed (bar)", fontsize=9.5)
+    ax.legend(fontsize=8, loc="lower right")
+
+    pts = [100 * np.asarray(g, dtype=float) for g in gains]
+    for k, g in enumerate(pts):
+        ax_gain.bar(k, g.mean(), width=0.55, color="tab:green", alpha=0.35)
+        ax_gain.scatter(k + np.linspace(-0.1, 0.1, len(g)), g, color="tab:green", s=18, zorder=3)
+        ax_gain.text(k, max(g.max(), 0) + 0.2, f"{signed_points(g.mean() / 100)}\n{int(np.sum(g > 0))}/{len(g)} ahead",
+                     ha="center", va="bottom", fontsize=8)
+    ax_gain.axhline(0, color="0.3", linewidth=0.8)
+    low, high = min(min(g.min() for g in pts), 0), max(max(g.max() for g in pts), 0)
+    ax_gain.set_ylim(low - 0.6, high + 1.6)
+    ax_gain.set_xticks(range(len(names)), names)
+    ax_gain.set_xlabel("labelled training images per class")
+    ax_gain.set_ylabel(gain_label)
+    ax_gain.set_title(f"the gain, paired: each of {seeds} seeds (dot), mean (bar)", fontsize=9.5)
+    ax_gain.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    if note:
+        fig.text(0.07, 0.02, note, fontsize=7.5, va="bottom", color="0.3")
     return fig
 
 

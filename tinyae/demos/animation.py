@@ -1,11 +1,11 @@
 """The 'animation' demo: the 2-D code of an autoencoder and the decoded manifold of a 2-D VAE,
 recorded after every epoch of training and written as two animated GIFs.
 
-Both train on a fixed draw of 5,000 training images (as the `latent` and `vae` demos' models,
+Both train on a fixed draw of 4,000 training images (as the `latent` and `vae` demos' models,
 with a smaller budget). A fit callback records, after each epoch, the codes of a fixed draw of
 test images (50 of each class) and the VAE's decodings of a 12x12 grid of latent points (at the
-prior's quantiles, as plot.manifold_grid); a budget of more than 12 epochs records 12 of them,
-evenly spaced. Each GIF frame (:func:`tinyae.plot.write_gif`, 2 frames a second) is titled with
+prior's quantiles, as plot.manifold_grid); a budget of more than 12 epochs (the digits get 33)
+records 12 of them, evenly spaced. Each GIF frame (:func:`tinyae.plot.write_gif`, 2 frames a second) is titled with
 its epoch and the validation loss, on axes fixed across frames (computed from all of them), so
 the motion is the model's. The GIFs are written only with an output folder (``ctx.out``); the
 last frames are kept as ordinary figures (``latent_final``, ``manifold_final``, written as PNGs
@@ -20,12 +20,12 @@ import numpy as np
 
 from .. import backend, plot
 from ..models import mlp_autoencoder, mlp_vae
-from .core import Context, _apply, demo
+from .core import Context, apply_model, demo
 
-TRAIN_IMAGES = 5000  # a fixed draw of the training set: a frame an epoch, and the demo stays short
+TRAIN_IMAGES = 4000  # a fixed draw of the training set: a frame an epoch, and the demo stays short
 PER_CLASS = 50  # test images shown per class in the latent map
 TILES = 12  # the manifold is TILES x TILES decodings
-MAX_FRAMES = 12  # a longer budget (the digits get 48 epochs) records 12 epochs, evenly spaced
+MAX_FRAMES = 12  # a longer budget records 12 epochs, evenly spaced
 FPS = 2
 GIF_DPI = 80  # at the demos' default --dpi 110; scaled with --dpi
 
@@ -46,8 +46,8 @@ def animation(ctx: Context) -> dict[str, Any]:
     x_train, x_val = data.flat("train")[train], data.flat("val")
     shown = ctx.showcase(PER_CLASS)
     x_shown, y_shown = data.flat("test")[shown], data.y_test[shown]
-    # the budget is set for the 5,000 images trained on: scaled by those, not by the whole training set
-    epochs = ctx.epochs_for(12, images=len(x_train), reference=TRAIN_IMAGES)
+    # the budget is set for the 4,000 images trained on: scaled by those, not by the whole training set
+    epochs = ctx.epochs_for(10, images=len(x_train), reference=TRAIN_IMAGES)
     recorded = set(_frame_epochs(epochs))
 
     # The autoencoder of the latent demo, its test codes after each recorded epoch.
@@ -56,7 +56,7 @@ def animation(ctx: Context) -> dict[str, Any]:
 
     def record_codes(epoch: int, history, model) -> None:
         if epoch in recorded:
-            codes.append(_apply(model, model.encode, x_shown))
+            codes.append(apply_model(model, model.encode, x_shown))
             ae_titles.append(f"Autoencoder {ctx.d}-128-32-2: epoch {epoch + 1}/{epochs}\n"
                              f"validation BCE {history['val_loss'][-1]:.4f} per pixel")
 
@@ -73,7 +73,7 @@ def animation(ctx: Context) -> dict[str, Any]:
 
     def record_manifold(epoch: int, history, model) -> None:
         if epoch in recorded:
-            grids.append(_apply(model, model.decode, z).reshape(TILES, TILES, h, w))
+            grids.append(apply_model(model, model.decode, z).reshape(TILES, TILES, h, w))
             vae_titles.append(f"VAE {ctx.d}-128-(2+2): epoch {epoch + 1}/{epochs}\n"
                               f"validation -ELBO {history['val_loss'][-1]:.1f} nats per image")
 

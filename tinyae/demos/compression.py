@@ -51,7 +51,7 @@ from .. import plot
 from ..models import mlp_autoencoder
 from ..optim import Adam
 from ..train import fit
-from .core import Context, _apply, _psnr, demo
+from .core import PCA, Context, apply_model, demo, psnr
 
 __all__ = ["BITS", "JPEG_QUALITIES", "Quantiser", "bits_per_pixel", "best_within", "jpeg_codec", "jpeg_scan_bytes",
            "matched_bytes", "pack_codes", "stored_bytes", "unpack_codes"]
@@ -162,26 +162,15 @@ def _code_points(codec: Codec, x_test: np.ndarray, pixels: int) -> list[dict[str
     for bits in BITS:
         decoded, n_bytes = codec.round_trip(x_test, bits, codes)
         points.append({"bits": bits, "bytes": n_bytes, "bpp": bits_per_pixel(n_bytes, pixels),
-                       "psnr_db": _psnr(x_test, decoded)})
+                       "psnr_db": psnr(x_test, decoded)})
     return points
 
 
-def _principal_axes(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """PCA's mean and first k components (k, D), largest variance first: the eigenvectors of the
-    training images' covariance (what scikit-learn's PCA computes, up to signs, in a tenth of the
-    time: one D x D eigendecomposition serves every k, and scikit-learn is not imported)."""
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-    centred = x - mean
-    # The scatter matrix in float32 (the same PSNR to 4 decimals as float64 here, in half the time).
-    _, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))  # ascending eigenvalues
-    return mean, np.ascontiguousarray(vectors[:, ::-1][:, :k].T).astype(np.float32)
-
-
-def _pca_codec(mean: np.ndarray, components: np.ndarray, quantiser: Quantiser, k: int) -> Codec:
+def _pca_codec(pca: PCA, quantiser: Quantiser, k: int) -> Codec:
     """PCA with the first k components: z = (x - mean) V_k^T, x_hat = z V_k + mean, clipped to the
     pixels' range [0, 1] as the autoencoder's sigmoid and JPEG's 8 bits are (a fair comparison)."""
-    v = components[:k]
-    return Codec(lambda x: (x - mean) @ v.T, lambda z: np.clip(z @ v + mean, 0.0, 1.0), quantiser.first(k), k)
+    first = pca.first(k)
+    return Codec(first.transform, lambda z: np.clip(first.inverse_transform(z), 0.0, 1.0), quantiser.first(k), k)
 
 
 # --------------------------------------------------------------------------- #
@@ -226,9 +215,9 @@ def _wins_above(jpeg: list[tuple[float, float]], others: list[tuple[float, float
     """The rate (bpp) from which JPEG's curve (points joined by straight lines) lies above the
     best PSNR any other codec reaches at the same or a lower rate, up to JPEG's highest rate;
     None if JPEG's last point does not win. Measured on a fine grid along JPEG's curve."""
-    bpp, psnr = np.array(sorted(jpeg)).T
+    bpp, db = np.array(sorted(jpeg)).T
     grid = np.geomspace(bpp[0], bpp[-1], 2000)
-    curve = np.interp(grid, bpp, psnr)
+    curve = np.interp(grid, bpp, db)
     rates, best = _envelope(others)
     at = np.searchsorted(rates, grid, side="right") - 1  # the last point at or below each rate
     wins = curve > np.where(at >= 0, best[np.maximum(at, 0)], -np.inf)
@@ -241,8 +230,8 @@ def _wins_above(jpeg: list[tuple[float, float]], others: list[tuple[float, float
 def _envelope(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     """(rates, best PSNR at or below each rate): the upper envelope of (rate, PSNR) points, a step
     function that changes only at a point that beats every cheaper one."""
-    rates, psnr = np.array(sorted(points)).T
-    return rates, np.maximum.accumulate(psnr)
+    rates, db = np.array(sorted(points)).T
+    return rates, np.maximum.accumulate(db)
 
 
 def best_within(points: list[dict[str, Any]], budget: float, size: str = "bytes") -> dict[str, Any] | None:
@@ -315,20 +304,20 @@ def compression(ctx: Context) -> dict[str, Any]:
     codecs: dict[tuple[str, int], Codec] = {}
 
     # PCA: one eigendecomposition; the codes are nested, so are the quantiser's ranges.
-    mean, components = _principal_axes(x_train, max(pca_sizes))
+    pca_all = PCA.fit(x_train, max(pca_sizes))
     x_range = x_train[np.random.default_rng(1).choice(len(x_train), min(_RANGE_IMAGES, len(x_train)),
                                                        replace=False)]
-    pca_quantiser = Quantiser.fit((x_range - mean) @ components.T)
+    pca_quantiser = Quantiser.fit(pca_all.transform(x_range))
     for k in pca_sizes:
-        codecs["PCA", k] = _pca_codec(mean, components, pca_quantiser, k)
+        codecs["PCA", k] = _pca_codec(pca_all, pca_quantiser, k)
     # Autoencoders: a linear code (in a few epochs it trains further than a sigmoid one, and the
     # quantiser's per-unit range bounds it anyway).
     for k, hidden in _AUTOENCODERS[scale]:
         model = mlp_autoencoder([ctx.d, hidden, k], loss="bce")
         fit(model, Adam(model.parameters(), lr=_LR), x_train, None, epochs=epochs, batch_size=_BATCH,
             progress=ctx.bar(f"{ctx.d}-{hidden}-{k}"))  # no validation: nothing reads it
-        encode = lambda x, m=model: _apply(m, m.encode, x)  # noqa: E731
-        decode = lambda z, m=model: _apply(m, m.decode, z)  # noqa: E731
+        encode = lambda x, m=model: apply_model(m, m.encode, x)  # noqa: E731
+        decode = lambda z, m=model: apply_model(m, m.decode, z)  # noqa: E731
         codecs["autoencoder", k] = Codec(encode, decode, Quantiser.fit(encode(x_range)), k)
     ae = {k: _code_points(c, x_test, pixels) for (name, k), c in codecs.items() if name == "autoencoder"}
     pca = {k: _code_points(c, x_test, pixels) for (name, k), c in codecs.items() if name == "PCA"}
@@ -340,7 +329,7 @@ def compression(ctx: Context) -> dict[str, Any]:
         jpeg.append({"quality": quality, "bytes": float(files.mean()), "scan_bytes": float(scans.mean()),
                      "header_bytes": float((files - scans).mean()), "bpp": bits_per_pixel(files.mean(), pixels),
                      "bpp_scan_only": bits_per_pixel(scans.mean(), pixels),
-                     "psnr_db": _psnr(images, decoded)})
+                     "psnr_db": psnr(images, decoded)})
 
     flat_ae = [{"code_dim": k, **p} for k, points in ae.items() for p in points]
     flat_pca = [{"code_dim": k, **p} for k, points in pca.items() for p in points]

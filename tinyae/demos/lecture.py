@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..module import Sequential
 from ..train import pretrain_layerwise
-from .core import Context, _apply, _mean_image_mse, _mse_per_image, _pca, _psnr, demo
+from .core import PCA, Context, apply_model, demo, mean_image_mse, mse_per_image, psnr
 
 
 # --------------------------------------------------------------------------- #
@@ -33,9 +33,9 @@ def latent_map(ctx: Context) -> dict[str, Any]:
     history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(15), lr=2e-3,
                         label="784-128-32-2")
     x_test = data.flat("test")
-    codes = _apply(model, model.encode, x_test)
-    recon = _apply(model, model.forward, x_test)
-    pca = _pca(2, data.flat("train"))
+    codes = apply_model(model, model.encode, x_test)
+    recon = apply_model(model, model.forward, x_test)
+    pca = PCA.fit(data.flat("train"), 2)
     pca_recon = pca.inverse_transform(pca.transform(x_test))
     ae_mse, pca_mse = float(np.mean((recon - x_test) ** 2)), float(np.mean((pca_recon - x_test) ** 2))
     shown = ctx.showcase()
@@ -47,7 +47,7 @@ def latent_map(ctx: Context) -> dict[str, Any]:
                                      image_shape=ctx.shape, col_labels=ctx.class_labels(shown)), "pca_vs_autoencoder")
     ctx.save(plot.training_curves(history, "Training curves", "binary cross-entropy per pixel"), "training_curves")
     return {"code_dim": 2, "epochs": history.epochs, "ae_test_mse": ae_mse, "pca_test_mse": pca_mse,
-            "mean_image_test_mse": _mean_image_mse(ctx)}
+            "mean_image_test_mse": mean_image_mse(ctx)}
 
 
 # --------------------------------------------------------------------------- #
@@ -67,9 +67,9 @@ def denoising(ctx: Context) -> dict[str, Any]:
         backend.seed(1)  # the same corrupted test images every run
         noisy = backend.to_numpy(model.corrupt(backend.to_backend(x_test, backend.backend_of(
             model.parameters()[0].data), dtype=np.float32)))
-        denoised = _apply(model, model.reconstruct, noisy)
-        metrics[noise] = {"noise_level": level, "epochs": history.epochs, "psnr_noisy_db": _psnr(x_test, noisy),
-                          "psnr_denoised_db": _psnr(x_test, denoised)}
+        denoised = apply_model(model, model.reconstruct, noisy)
+        metrics[noise] = {"noise_level": level, "epochs": history.epochs, "psnr_noisy_db": psnr(x_test, noisy),
+                          "psnr_denoised_db": psnr(x_test, denoised)}
         title = (f"{noise} noise ({level}): PSNR {metrics[noise]['psnr_noisy_db']:.1f} dB noisy, "
                  f"{metrics[noise]['psnr_denoised_db']:.1f} dB denoised (whole test set)")
         ctx.save(plot.denoising_triplets(x_test[shown], noisy[shown], denoised[shown], title, image_shape=ctx.shape,
@@ -95,9 +95,9 @@ def sparse(ctx: Context) -> dict[str, Any]:
     codes, metrics = {}, {"units": units, "target_rho": rho}
     for key, (name, model) in models.items():
         history = ctx.train(model, data.flat("train"), data.flat("val"), ctx.epochs_for(10), label=name)
-        code = _apply(model, model.encode, x_test)
+        code = apply_model(model, model.encode, x_test)
         codes[name] = code
-        recon = _apply(model, model.forward, x_test)
+        recon = apply_model(model, model.forward, x_test)
         metrics[key] = {"epochs": history.epochs, "test_mse": float(np.mean((recon - x_test) ** 2)),
                         "mean_activation": float(code.mean()), "fraction_inactive": float(np.mean(code < 1e-2))}
         # What a unit writes into the image: its row of the decoder's weight (units, pixels), for
@@ -131,7 +131,7 @@ def anomaly(ctx: Context) -> dict[str, Any]:
     model = mlp_autoencoder([ctx.d, 64, 8], loss="bce")
     history = ctx.train(model, data.flat("train")[normal], data.flat("val")[np.isin(data.y_val, normal_classes)],
                         ctx.epochs_for(10), label="784-64-8 on classes 0-4")
-    score = lambda x: _mse_per_image(_apply(model, model.forward, x), x)  # noqa: E731
+    score = lambda x: mse_per_image(apply_model(model, model.forward, x), x)  # noqa: E731
     threshold = float(np.quantile(score(data.flat("train")[normal]), 0.95))
     test_scores = score(data.flat("test"))
     is_anomaly = ~np.isin(data.y_test, normal_classes)
@@ -175,7 +175,7 @@ def vae(ctx: Context) -> dict[str, Any]:
                               image_shape=ctx.shape), "samples")
     decode = lambda z: backend.to_numpy(main.decode(backend.to_backend(z)))  # noqa: E731
     ctx.save(plot.manifold_grid(decode, 20, ctx.shape, "Decoded 2-D latent grid, beta = 1"), "manifold")
-    mu = _apply(main, main.encode, x_test)
+    mu = apply_model(main, main.encode, x_test)
     # Three pairs of test images of different classes (fixed seed); each row is labelled with the
     # true classes of its two images, which stand at the row's ends.
     rng = np.random.default_rng(0)
@@ -192,7 +192,7 @@ def vae(ctx: Context) -> dict[str, Any]:
                                       ctx.shape, labels, ends=(x_test[[a for a, _ in pairs]],
                                                                x_test[[b for _, b in pairs]])), "interpolation")
     ctx.save(plot.training_curves(main_history, "VAE loss terms, beta = 1", "nats per image"), "training_curves")
-    recon = _apply(main, main.reconstruct, x_test)
+    recon = apply_model(main, main.reconstruct, x_test)
     metrics.update({"epochs": main_history.epochs, "test_mse": float(np.mean((recon - x_test) ** 2)),
                     "val_loss": main_history["val_loss"][-1], "val_kl": main_history["val_kl"][-1]})
     return metrics
@@ -229,7 +229,7 @@ def conv(ctx: Context) -> dict[str, Any]:
     model = conv_autoencoder(ctx.shape, channels, code_dim=code_dim)
     history = ctx.train(model, data.x_train, data.x_val, ctx.epochs_for(4),
                         label=f"channels {channels}, code {code_dim}")
-    recon = _apply(model, model.forward, data.x_test)
+    recon = apply_model(model, model.forward, data.x_test)
     mse = float(np.mean((recon - data.x_test) ** 2))
     ratio = ctx.d / code_dim
     shown = ctx.showcase()
@@ -239,7 +239,7 @@ def conv(ctx: Context) -> dict[str, Any]:
     ctx.save(plot.training_curves(history, "Conv autoencoder training", "binary cross-entropy per pixel"),
              "training_curves")
     return {"channels": list(channels), "code_dim": code_dim, "compression_ratio": ratio, "epochs": history.epochs,
-            "test_mse": mse, "mean_image_test_mse": _mean_image_mse(ctx)}
+            "test_mse": mse, "mean_image_test_mse": mean_image_mse(ctx)}
 
 
 # --------------------------------------------------------------------------- #
@@ -257,7 +257,7 @@ def features(ctx: Context) -> dict[str, Any]:
     code_dim, seeds = 16, (0, 1, 2)
     labelled = min(5000, len(data.x_train) // 2)  # at most half: each seed draws its own
     x_train, x_test = data.flat("train"), data.flat("test")
-    pca = _pca(code_dim, x_train)
+    pca = PCA.fit(x_train, code_dim)
     names = ("raw pixels", f"PCA ({code_dim})", f"autoencoder ({code_dim})")
     accuracy: dict[str, list[float]] = {name: [] for name in names}
     epochs = ctx.epochs_for(6)
@@ -270,7 +270,7 @@ def features(ctx: Context) -> dict[str, Any]:
         subset = np.random.default_rng(seed).choice(len(x_train), labelled, replace=False)
         inputs = {names[0]: (x_train[subset], x_test),
                   names[1]: (pca.transform(x_train[subset]), pca.transform(x_test)),
-                  names[2]: (_apply(model, model.encode, x_train[subset]), _apply(model, model.encode, x_test))}
+                  names[2]: tuple(apply_model(model, model.encode, x) for x in (x_train[subset], x_test))}
         for name, (train, test) in tqdm(inputs.items(), desc=f"features: classifiers, seed {seed}", leave=False,
                                         disable=not ctx.progress):
             mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6  # standardise: same footing for every input

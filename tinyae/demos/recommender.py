@@ -46,7 +46,7 @@ from ..data import load_movielens
 from ..models import mlp_autoencoder
 from ..optim import Adam, CosineAnnealingLR
 from ..train import fit
-from .core import Context, _apply, demo
+from .core import Context, apply_model, demo
 
 MOVIELENS_ENV = "TINYAE_MOVIELENS"
 
@@ -175,7 +175,7 @@ def recommender(ctx: Context) -> dict[str, Any]:
     best: dict[str, Any] = {"rmse": np.inf}
 
     def predict() -> np.ndarray:
-        return _apply(model, model.forward, items).T  # (users, items)
+        return apply_model(model, model.forward, items).T  # (users, items)
 
     train_users, train_items = np.nonzero(split.train)
     train_ratings = (train_users, train_items, split.train[train_users, train_items])

@@ -23,7 +23,7 @@ from .. import plot
 from ..layers import Conv2D, ConvTranspose2D, ReLU, Sigmoid
 from ..models import Autoencoder
 from ..module import Sequential
-from .core import Context, _apply, _psnr, demo
+from .core import Context, apply_model, demo, psnr
 
 __all__ = ["bilinear_matrix", "downscale", "upscale_bilinear", "upscale_nearest"]
 
@@ -85,22 +85,22 @@ def superres(ctx: Context) -> dict[str, Any]:
     channels = 32
     model = Autoencoder(Sequential(Conv2D(1, channels, 3, padding=1), ReLU()),
                         Sequential(ConvTranspose2D(channels, 1, 4, stride=2, padding=1), Sigmoid()), loss="bce")
-    epochs = ctx.epochs_for(4)
+    epochs = ctx.epochs_for(3)
     history = ctx.train(model, low_train, low_val, epochs, lr=3e-3, label=f"conv {channels} + transposed conv",
                         targets=x_train, val_targets=x_val)
     upscaled = {
         "nearest": upscale_nearest(low_test),
         "bilinear": upscale_bilinear(low_test),
-        "autoencoder": _apply(model, model.forward, low_test),
+        "autoencoder": apply_model(model, model.forward, low_test),
     }
-    psnr = {name: _psnr(x_test, images) for name, images in upscaled.items()}
+    db = {name: psnr(x_test, images) for name, images in upscaled.items()}
     shown = ctx.showcase()
     rows = [plot.actual_size(low_test[shown], (h, w))] + [images[shown] for images in upscaled.values()]
     rows.append(x_test[shown])
     labels = [f"low-res {h // 2}x{w // 2}\n(actual size)"]
-    labels += [f"{name}\n{psnr[name]:.1f} dB" for name in upscaled]
+    labels += [f"{name}\n{db[name]:.1f} dB" for name in upscaled]
     labels.append(f"original {h}x{w}")
-    margin = psnr["autoencoder"] - psnr["bilinear"]
+    margin = db["autoencoder"] - db["bilinear"]
     title = (f"Super-resolution {h // 2}x{w // 2} -> {h}x{w} (2x2 average pooling undone): PSNR on the "
              f"{len(x_test)} test images\nthe learned model beats bilinear by {margin:.1f} dB")
     ctx.save(plot.image_rows(rows, labels, title, col_labels=ctx.class_labels(shown)), "superres_rows")
@@ -108,5 +108,5 @@ def superres(ctx: Context) -> dict[str, Any]:
             "model": f"Conv2D(1, {channels}, 3, padding=1), ReLU | ConvTranspose2D({channels}, 1, 4, stride=2, "
                      "padding=1), Sigmoid; BCE",
             "epochs": history.epochs, "val_loss": history["val_loss"][-1],
-            "psnr_nearest_db": psnr["nearest"], "psnr_bilinear_db": psnr["bilinear"],
-            "psnr_model_db": psnr["autoencoder"], "model_minus_bilinear_db": margin}
+            "psnr_nearest_db": db["nearest"], "psnr_bilinear_db": db["bilinear"],
+            "psnr_model_db": db["autoencoder"], "model_minus_bilinear_db": margin}

@@ -30,7 +30,7 @@ import numpy as np
 from .. import plot
 from ..data import DatasetUnavailable
 from ..models import mlp_autoencoder
-from .core import Context, _apply, _pca, demo
+from .core import PCA, Context, apply_model, demo
 
 SIZES = [30, 16, 4]
 TRAIN_SHARE = 0.7
@@ -64,10 +64,10 @@ def tabular(ctx: Context) -> dict[str, Any]:
     epochs = ctx.epochs if ctx.epochs is not None else 100  # not epochs_for: that scales with ctx.data
     model = mlp_autoencoder(SIZES, loss="mse")
     history = ctx.train(model, x_train, None, epochs, lr=3e-3, label="-".join(map(str, SIZES + SIZES[-2::-1])))
-    pca = _pca(code, x_train)
+    pca = PCA.fit(x_train, code)
     forest = IsolationForest(random_state=0).fit(x_train)
     scores = {
-        f"autoencoder ({code}-D code)": np.mean((_apply(model, model.forward, x_test) - x_test) ** 2, axis=1),
+        f"autoencoder ({code}-D code)": np.mean((apply_model(model, model.forward, x_test) - x_test) ** 2, axis=1),
         f"PCA (k = {code})": np.mean((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2, axis=1),
         "isolation forest": -forest.score_samples(x_test),
     }
