@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -117,6 +118,34 @@ def test_a_demo_without_a_folder_returns_its_figures_and_writes_nothing(tmp_path
     assert list(tmp_path.iterdir()) == [] and plt.get_fignums() == before
     result.figures["curve"].savefig(tmp_path / "shown.png")  # still drawable after the run
     assert (tmp_path / "shown.png").stat().st_size > 1000
+
+
+def test_demos_in_two_processes_give_what_one_after_the_other_gives(tmp_path, capsys):
+    """jobs=2 runs each demo in a worker process: the same metrics (each demo seeds itself), the
+    same files, every demo's lines printed; a demo registered at run time runs here instead."""
+    names = ["superres", "tabular"]
+    one = demos.run_all(names, "digits", tmp_path / "one", epochs=1, progress=False, jobs=1)
+    two = demos.run_all(names, "digits", tmp_path / "two", epochs=1, progress=False, jobs=2)
+    assert list(two) == names
+    for name in names:
+        drop = lambda m: {k: v for k, v in m.items() if k != "seconds"}  # noqa: E731
+        assert drop(two[name].metrics) == drop(one[name].metrics), name
+        assert [p.name for p in two[name].files] == [p.name for p in one[name].files] and two[name].figures == {}
+        assert all(p.exists() and p.parent == tmp_path / "two" / name for p in two[name].files)
+        assert json.loads((tmp_path / "two" / name / "metrics.json").read_text())["demo"] == name
+    printed = capsys.readouterr().out
+    assert all(f"[{name}] 1 figures and metrics.json in {tmp_path / 'two' / name}/" in printed for name in names)
+
+    def probe(ctx):
+        ctx.save(plot.compare_curves({"a": [1, 2]}, "t", "y"), "curve")
+        return {"pid": os.getpid()}
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setitem(demos.DEMOS, "probe", demos.Demo("probe", "a probe", probe))
+        here = demos.run_all(["probe", "tabular"], "digits", tmp_path / "three", epochs=1, progress=False, jobs=2)
+    assert here["probe"].metrics["pid"] == os.getpid() and list(here["probe"].figures) == ["curve"]
+    with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
+        demos.run_all(names, "digits", tmp_path, jobs=0)
 
 
 def _history():

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["DEMO_THREADS", "cores", "get_threads", "limit_threads", "set_threads"]
+__all__ = ["DEMO_JOBS", "DEMO_THREADS", "cores", "get_threads", "limit_threads", "set_threads"]
 
 DEMO_THREADS = 1
 
@@ -34,6 +34,12 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+# `tinyae demo` runs this many demos at once, each in a process of its own on DEMO_THREADS: two on
+# a machine of two cores or more. Two processes of one thread use two cores without the waiting of
+# a second BLAS thread, which made training 2-6x slower beside a busy program (docs/performance.md).
+DEMO_JOBS = min(2, cores())
 
 
 def _check(threads: int) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import time
@@ -20,8 +21,9 @@ from ..data import DEFAULT_DATASET, Dataset
 from ..data import load as load_dataset
 from ..module import Module
 from ..optim import Adam
-from ..threads import DEMO_THREADS, limit_threads
+from ..threads import DEMO_THREADS, limit_threads, set_threads
 from ..train import History, fit, map_batches
+from ..validation import check_int
 
 __all__ = ["DEMOS", "Context", "Demo", "DemoResult", "demo", "run", "run_all"]
 
@@ -250,14 +252,82 @@ def run(name: str, data: Dataset | str = DEFAULT_DATASET, out: str | Path | None
 
 def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path | None = "tinyae-figures", *,
             epochs: int | None = None, progress: bool = True, seed: int = 0, fmt: str = "png", dpi: int = 110,
-            threads: int | None = DEMO_THREADS) -> dict[str, DemoResult]:
+            threads: int | None = DEMO_THREADS, jobs: int = 1) -> dict[str, DemoResult]:
     """Run several demos (``["all"]`` for every one) on a dataset loaded once; see :func:`run`.
 
     ``threads``: NumPy's BLAS threads while the demos run (default 1, see :mod:`tinyae.threads`;
     None leaves the process's setting alone).
+
+    ``jobs``: demos run at once, each in a process of its own (``tinyae demo`` uses
+    :data:`tinyae.threads.DEMO_JOBS`). Every demo seeds its generators itself, so the results are the same as one
+    after the other. The workers write the figures; their results carry the metrics and the files
+    but no Figure objects. Without an output folder, with one demo, on another backend than NumPy,
+    or for a demo registered at run time (not in a ``tinyae.demos`` module, which a new process
+    would not know), the demos run here, one after the other.
     """
     names = _check_names(names)
+    jobs = check_int("run_all", "jobs", jobs, minimum=1)
+    parallel = (jobs > 1 and len(names) > 1 and out is not None and backend.get_backend() == "numpy"
+                and all(DEMOS[name].run.__module__.startswith(f"{__package__}.") for name in names))
+    if parallel:
+        return _run_in_workers(names, dataset, Path(out), min(jobs, len(names)), threads, progress,
+                               dict(epochs=epochs, seed=seed, fmt=fmt, dpi=dpi))
     data = load_dataset(dataset)
     with contextlib.nullcontext() if threads is None else limit_threads(threads):
         return {name: run(name, data, out, epochs=epochs, progress=progress, seed=seed, fmt=fmt, dpi=dpi)
                 for name in names}
+
+
+# --------------------------------------------------------------------------- #
+# Demos in worker processes
+# --------------------------------------------------------------------------- #
+_WORKER_DATA: Dataset | None = None
+
+
+def _start_worker(dataset: str, threads: int | None) -> None:
+    """A worker's set-up, once: no display, its BLAS threads, the dataset loaded."""
+    global _WORKER_DATA
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if threads is not None:
+        set_threads(threads)
+    _WORKER_DATA = load_dataset(dataset)
+
+
+def _run_in_worker(name: str, out: Path, settings: dict[str, Any]) -> tuple[dict[str, Any], list[Path], str]:
+    """One demo in a worker: (its metrics, the files written, what it printed)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = run(name, _WORKER_DATA, out, progress=False, **settings)
+    return result.metrics, result.files, printed.getvalue()
+
+
+def _run_in_workers(names: list[str], dataset: str, out: Path, jobs: int, threads: int | None, progress: bool,
+                    settings: dict[str, Any]) -> dict[str, DemoResult]:
+    """The demos in ``jobs`` fresh processes (spawned: nothing of this process's threads is
+    copied), in order; each demo's lines are printed when it ends, under a bar counting demos."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    results: dict[str, DemoResult] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(dataset, threads)) as pool, \
+            tqdm(total=len(names), desc=f"demos ({jobs} at a time)", unit="demo", disable=not progress,
+                 leave=False, dynamic_ncols=True) as bar:
+        futures = {pool.submit(_run_in_worker, name, out, settings): name for name in names}
+        try:
+            for future in as_completed(futures):
+                metrics, files, printed = future.result()
+                name = futures[future]
+                results[name] = DemoResult(name, metrics, {}, files)
+                bar.write(printed.rstrip("\n"))
+                bar.update()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return {name: results[name] for name in names}
