@@ -8,4 +8,5 @@ from pathlib import Path
 
 from tinyae.cli import main
 
-sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo
+if __name__ == "__main__":  # two demos at a time start processes that import this file
+    sys.exit(main(["demo", Path(__file__).stem, *sys.argv[1:]]))  # the file is named after its demo

@@ -324,8 +324,8 @@ $$\mathcal{L} = \frac{1}{\sum_i m_i} \sum_i m_i\, (\hat r_i - r_i)^2 \quad \text
 A missing rating is unknown, not a zero: nothing may pull its prediction towards 0. Every method is
 scored by the RMSE on the test ratings, $\sqrt{\frac{1}{n} \sum (\hat r - r)^2}$, its predictions clipped to
 1-5 stars. (Derivation: `docs/masked-mse.md`.)""",
-     """- `recommender_training`: AutoRec's validation RMSE per epoch, beside the SVD's and the item mean's
-  (the epoch with the best validation RMSE is kept).
+     """- `recommender_training`: AutoRec's training and validation RMSE per epoch, beside the SVD's and the
+  item mean's validation RMSE (the epoch with the best validation RMSE is kept, marked by the dashed line).
 - `recommender_rmse`: the test RMSE of each method (lower is better): the global mean knows nothing, the item mean knows
   which items are liked, SVD and AutoRec also use each user's taste, learnt from 5% of the matrix."""),
     ("animation", "A latent map that moves: training, epoch by epoch",

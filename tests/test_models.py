@@ -455,6 +455,15 @@ def test_a_bce_model_without_a_sigmoid_names_the_range_its_output_left():
         ae.fit(model, ae.SGD(model.parameters(), 1e-3), x, epochs=1, progress=False)
 
 
+def test_a_classifier_takes_labels_or_soft_targets_not_both():
+    from tinyae.models.classifier import Classifier
+
+    model = Classifier(ae.Sequential(), ae.Dense(2, 3), num_classes=3)
+    x, y = np.full((4, 2), 0.5, np.float32), np.array([0, 1, 2, 1])
+    with pytest.raises(ValueError, match="labels= \\(integers\\) or target= \\(probabilities\\), not both"):
+        model.forward_backward(x, target=np.full((4, 3), 1 / 3, np.float32), labels=y)
+
+
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_a_classifier_whose_loss_overflows_gets_its_losss_diagnosis():
     """The diagnosis follows the model's loss term (cross_entropy here), not only a reconstruction."""

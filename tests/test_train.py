@@ -230,6 +230,9 @@ def test_fit_checks_targets_and_their_range():
         ae.fit(model, opt, x, targets=np.zeros((2, 4), dtype=np.float32), epochs=1, progress=False)
     with pytest.raises(ValueError, match="give targets for both training and validation"):
         ae.fit(model, opt, x, x, targets=np.zeros((3, 4), dtype=np.float32), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="val_targets given without x_val"):
+        ae.fit(model, opt, x, targets=np.zeros((3, 4), np.float32), val_targets=np.zeros((3, 4), np.float32),
+               epochs=1, progress=False)
     with pytest.raises(TypeError, match="targets must hold real floating-point numbers, got dtype uint8"):
         ae.fit(model, opt, x, targets=np.zeros((3, 4), dtype=np.uint8), epochs=1, progress=False)
 

@@ -425,8 +425,9 @@ def compare_curves(curves: dict[str, Sequence[float]], title: str, ylabel: str, 
     for name, values in curves.items():
         first = starts.get(name, 0) + 1
         ax.plot(np.arange(first, first + len(values)), values, label=name, marker="o", markersize=3)
-    for (name, value), color in zip((levels or {}).items(), ["tab:green", "0.5", "tab:purple", "tab:brown"]):
-        ax.axhline(value, color=color, linestyle=":", label=name)
+    colors = ["tab:green", "0.5", "tab:purple", "tab:brown"]
+    for k, (name, value) in enumerate((levels or {}).items()):
+        ax.axhline(value, color=colors[k % len(colors)], linestyle=":", label=name)
     if mark is not None:
         ax.axvline(mark[0], color="0.6", linewidth=0.8, linestyle="--", label=mark[1])
     ax.set_xlabel(xlabel)
@@ -688,12 +689,16 @@ def write_gif(fig: Figure, show: Frames, count: int, path: str | Path, *, fps: f
     What stays the same (axes, ticks, legend: their text is most of a frame's drawing) is drawn
     once, without the moving artists; each frame restores that background and draws only the
     artists ``show`` returns (matplotlib's blitting), several times faster than drawing whole
-    frames as FuncAnimation's writers do.
+    frames as FuncAnimation's writers do. The figure is drawn at ``dpi`` (its dpi is set to it).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     check_dpi(dpi)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"write_gif: expected a frame count >= 1, got {count!r}")
+    if not fps > 0:
+        raise ValueError(f"write_gif: expected frames per second > 0, got {fps!r}")
     fig.set_dpi(dpi)
     canvas = FigureCanvasAgg(fig)
     changing = show(0)

@@ -263,6 +263,9 @@ def fit(
             _check_data(name, x, target_range if target is None else None)
             if target is not None:
                 _check_data(f"{'val_' if name == 'x_val' else ''}targets", target, target_range)
+    for name, given in (("val_labels", val_labels), ("val_targets", val_targets)):
+        if given is not None and x_val is None:
+            raise ValueError(f"fit: {name} given without x_val (the validation inputs they belong to)")
     for name, x, y in (("labels", x_train, labels), ("val_labels", x_val, val_labels),
                        ("targets", x_train, targets), ("val_targets", x_val, val_targets)):
         if y is not None and (x is None or y.shape[0] != x.shape[0]):

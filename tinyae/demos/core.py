@@ -175,6 +175,9 @@ class PCA:
 
     @classmethod
     def fit(cls, x: np.ndarray, k: int) -> PCA:
+        k = check_int("PCA", "k (components)", k, minimum=1)
+        if k > x.shape[1]:
+            raise ValueError(f"PCA: expected at most {x.shape[1]} components (the rows' length), got k={k}")
         mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
         centred = x - mean
         # the scatter in the data's float32 (the same results to 4 decimals as float64 here, in half
@@ -263,13 +266,16 @@ def run_all(names: list[str], dataset: str = DEFAULT_DATASET, out: str | Path | 
     after the other. The workers write the figures; their results carry the metrics and the files
     but no Figure objects. Without an output folder, with one demo, on another backend than NumPy,
     or for a demo registered at run time (not in a ``tinyae.demos`` module, which a new process
-    would not know), the demos run here, one after the other.
+    would not know), the demos run here, one after the other. The workers are spawned: they import
+    the caller's main script, so a script calling ``run_all(..., jobs=2)`` needs an
+    ``if __name__ == "__main__":`` guard. With ``threads=None`` each worker keeps NumPy's own setting.
     """
     names = _check_names(names)
     jobs = check_int("run_all", "jobs", jobs, minimum=1)
     parallel = (jobs > 1 and len(names) > 1 and out is not None and backend.get_backend() == "numpy"
                 and all(DEMOS[name].run.__module__.startswith(f"{__package__}.") for name in names))
     if parallel:
+        load_dataset(dataset)  # here first: a missing dataset is the caller's clear error, not a broken worker
         return _run_in_workers(names, dataset, Path(out), min(jobs, len(names)), threads, progress,
                                dict(epochs=epochs, seed=seed, fmt=fmt, dpi=dpi))
     data = load_dataset(dataset)
@@ -326,8 +332,7 @@ def _run_in_workers(names: list[str], dataset: str, out: Path, jobs: int, thread
                 results[name] = DemoResult(name, metrics, {}, files)
                 bar.write(printed.rstrip("\n"))
                 bar.update()
-        except BaseException:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # a demo failed: the others stop now, not after the running one ends
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
     return {name: results[name] for name in names}

@@ -18,7 +18,7 @@ labels on one pretrained autoencoder, then 6 seeds on each of 3 autoencoders):
   so only the paired comparison shows it; with all labels it is the head start of a short budget (2
   epochs): trained longer, scratch catches up (an earlier 784-128-32 run: 1 epoch +0.8, 2 epochs -0.9).
 - The frozen codes are the worst input for a linear head at 100 a class and with all labels (0.741 and
-  0.755 against 0.767 and 0.799 for raw pixels, 0.780 and 0.805 for PCA): 32 numbers trained to redraw
+  0.755 against 0.765 and 0.816 for raw pixels, 0.780 and 0.806 for PCA): 32 numbers trained to redraw
   the image drop some of what a linear head reads in the pixels. Raw pixels are a strong baseline.
 - Tried and not kept, as none changed the picture (4-8 seeds each, 784-256-32 or 784-128-32): a
   denoising autoencoder (masking 0.3 and 0.5), 10 epochs of pretraining instead of 3, ReLU or sigmoid

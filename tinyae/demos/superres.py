@@ -74,7 +74,7 @@ def upscale_bilinear(x: np.ndarray, factor: int = 2) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 # The demo
 # --------------------------------------------------------------------------- #
-@demo("superres", "Super-resolution: 14x14 -> 28x28")
+@demo("superres", "Super-resolution: learning to undo a 2x downscale")
 def superres(ctx: Context) -> dict[str, Any]:
     data = ctx.data
     _, height, width = ctx.shape

@@ -19,7 +19,7 @@ from ..validation import check_int
 from .labels import one_hot
 from .objective import ObjectiveModel
 
-__all__ = ["Classifier", "one_hot"]
+__all__ = ["Classifier"]
 
 
 class Classifier(ObjectiveModel):
@@ -68,6 +68,8 @@ class Classifier(ObjectiveModel):
         if labels is None and target is x:  # objective_terms' default target is the input: no labels given
             raise ValueError("Classifier: labels are required: fit(model, optimizer, x, labels=y) or "
                              "forward_backward(x, labels=y), with integers in [0, num_classes)")
+        if labels is not None and target is not x:
+            raise ValueError("Classifier: give labels= (integers) or target= (probabilities), not both")
         z = self.forward(x)
         if labels is not None:
             target = one_hot(labels, self.num_classes, z, owner="Classifier")
