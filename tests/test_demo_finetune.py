@@ -108,15 +108,21 @@ def test_every_classifier_beats_chance_by_far_on_digits(digits_run):
 # --------------------------------------------------------------------------- #
 # The frozen stage and fine-tuning
 # --------------------------------------------------------------------------- #
+def _frozen_stage(digits, pretrained, seed: int):
+    """The demo's frozen stage on the first 300 labelled digits: (context, x, y, the classifier)."""
+    model, codes = pretrained
+    x, y = digits.flat("train")[:300], digits.y_train[:300]
+    ctx = core.Context(digits, None, progress=False)
+    backend.seed(seed)
+    return ctx, x, y, ft.frozen_classifier(ctx, model.encoder, codes[:300], y, 10, epochs=20, lr=2e-2)
+
+
 def test_a_head_on_precomputed_codes_is_a_head_on_the_frozen_encoder(digits, pretrained):
     """Training the head on encode(x), computed once, takes the same steps as training it behind the
     frozen encoder: the same start, the same batches, the same weights at the end."""
     model, codes = pretrained
-    x, y = digits.flat("train")[:300], digits.y_train[:300]
-    ctx = core.Context(digits, None, progress=False)
     before = _weights(model.encoder)
-    backend.seed(7)
-    frozen = ft.frozen_classifier(ctx, model.encoder, codes[:300], y, 10, epochs=20, lr=2e-2)
+    ctx, x, y, frozen = _frozen_stage(digits, pretrained, seed=7)
     backend.seed(7)  # the same draws: the head's initial weights, then every epoch's shuffle
     behind = Classifier(copy.deepcopy(model.encoder).freeze(), ft._head(codes.shape[1], 10), 10)
     fit(behind, Adam(behind.parameters(), lr=2e-2), x, None, epochs=20, batch_size=ft.BATCH, labels=y, progress=False)
@@ -135,12 +141,9 @@ def test_a_head_on_precomputed_codes_is_a_head_on_the_frozen_encoder(digits, pre
 
 
 def test_fine_tuning_moves_the_encoder_and_leaves_the_pretrained_one_alone(digits, pretrained):
-    model, codes = pretrained
-    x, y = digits.flat("train")[:300], digits.y_train[:300]
-    ctx = core.Context(digits, None, progress=False)
+    model, _ = pretrained
     pretrained_weights = _weights(model.encoder)
-    backend.seed(3)
-    classifier = ft.frozen_classifier(ctx, model.encoder, codes[:300], y, 10, epochs=20, lr=2e-2)
+    ctx, x, y, classifier = _frozen_stage(digits, pretrained, seed=3)
     frozen_encoder, frozen_head = _weights(classifier.encoder), _weights(classifier.head)
     x_test, y_test = digits.flat("test"), digits.y_test
     frozen_accuracy = classifier.accuracy(x_test, y_test)
@@ -209,7 +212,7 @@ def test_the_figure_states_the_seeds_and_shows_every_one():
     gains = [[0.02, 0.01, 0.0], [-0.003, 0.004, 0.01], [0.0, 0.0, 0.0]]
     fig = plot.accuracy_by_labels([10, 50, 120], BUDGETS, runs, gains, title="digits (3 seeds)", note="n")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    text = " ".join([fig._suptitle.get_text(), *(t.get_text() for t in fig.texts),
+    text = " ".join([fig.get_suptitle(), *(t.get_text() for t in fig.texts),
                      *(ax.get_title() for ax in fig.axes)])
     assert "3 seeds" in text
     gain_axis = fig.axes[1]

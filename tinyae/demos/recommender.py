@@ -141,17 +141,17 @@ def svd_impute(train: np.ndarray, rank: int, iterations: int, seed: int = 0) -> 
     return q @ b + means
 
 
-def _real_or_synthetic() -> tuple[np.ndarray, str]:
+def _real_or_synthetic() -> tuple[np.ndarray, str, bool]:
+    """(the rating matrix, where it came from, whether it is synthetic)."""
     path = os.environ.get(MOVIELENS_ENV)
     if path:
-        return load_movielens(path).ratings, f"MovieLens ({path})"
-    return synthetic_ratings(), f"synthetic: rank {RANK}, Gaussian factors + noise, rounded to 1-5"
+        return load_movielens(path).ratings, f"MovieLens ({path})", False
+    return synthetic_ratings(), f"synthetic: rank {RANK}, Gaussian factors + noise, rounded to 1-5", True
 
 
 @demo("recommender", "A recommender: AutoRec on ratings with 95% missing", uses_dataset=False)
 def recommender(ctx: Context) -> dict[str, Any]:
-    ratings, source = _real_or_synthetic()
-    synthetic = not os.environ.get(MOVIELENS_ENV)
+    ratings, source, synthetic = _real_or_synthetic()
     split = split_ratings(ratings)
     scale = split.scale
     n_users, n_items = ratings.shape

@@ -30,7 +30,7 @@ import numpy as np
 from .. import plot
 from ..data import DatasetUnavailable
 from ..models import mlp_autoencoder
-from .core import PCA, Context, apply_model, demo
+from .core import PCA, Context, apply_model, demo, mse_per_image
 
 SIZES = [30, 16, 4]
 TRAIN_SHARE = 0.7
@@ -67,8 +67,8 @@ def tabular(ctx: Context) -> dict[str, Any]:
     pca = PCA.fit(x_train, code)
     forest = IsolationForest(random_state=0).fit(x_train)
     scores = {
-        f"autoencoder ({code}-D code)": np.mean((apply_model(model, model.forward, x_test) - x_test) ** 2, axis=1),
-        f"PCA (k = {code})": np.mean((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2, axis=1),
+        f"autoencoder ({code}-D code)": mse_per_image(apply_model(model, model.forward, x_test), x_test),
+        f"PCA (k = {code})": mse_per_image(pca.inverse_transform(pca.transform(x_test)), x_test),
         "isolation forest": -forest.score_samples(x_test),
     }
     curves = {name: (*roc_curve(malignant, s)[:2], float(roc_auc_score(malignant, s))) for name, s in scores.items()}
